@@ -1,0 +1,67 @@
+/*
+ * perkd_limits.h: every limit perkd enforces, in one place, with the reason
+ * for its value. It sits in sql/, the lowest layer, so that every layer can
+ * include it. Change a value here and nowhere else.
+ */
+#ifndef PERKD_LIMITS_H
+#define PERKD_LIMITS_H
+
+/* HTTP input */
+#define LIM_BODY_MAX          (64 * 1024)  /* contract: a body over 64 KiB gets 413 */
+#define LIM_JSON_DEPTH        16           /* deepest legitimate body is 3; bounds recursion */
+#define LIM_QUERY_MAX         2048         /* query strings are a few short filters */
+#define LIM_PATH_MAX          512          /* longest route is ~60 chars plus an id */
+#define LIM_PATH_PARAMS       4            /* at most two {id}s in any route today */
+#define LIM_IDEM_KEY_MAX      128          /* Stripe allows 255; 128 fits a UUID and a prefix */
+#define LIM_JSON_INT_MAX      9007199254740992LL /* 2^53: larger integers lose precision in JS */
+
+/* Lists */
+#define LIM_PAGE_DEFAULT      50           /* contract */
+#define LIM_PAGE_MAX          500          /* contract */
+#define LIM_CURSOR_MAX        256          /* encoded cursor text */
+
+/* Identity */
+#define LIM_SUBJECT_MAX       128          /* contract: resident sub at most 128 chars */
+#define LIM_JWT_MAX           4096         /* a resident token is ~300 bytes; 4 KiB is generous */
+#define LIM_JWT_SKEW_S        60           /* clock skew tolerated on exp/nbf */
+#define LIM_SECRET_MIN        32           /* bytes of secret material required outside dev mode */
+#define LIM_PUBLIC_ID_MAX     40           /* "mem_" + 26 base32 chars, with room */
+
+/* Text fields */
+#define LIM_NAME_MAX          200          /* org, perk, rule, campaign titles */
+#define LIM_DESC_MAX          2000         /* descriptions shown in the catalogue */
+#define LIM_CODE_MAX          64           /* rule codes, district codes, campaign codes */
+#define LIM_EXTREF_MAX        128          /* issuer's external reference for an act */
+
+/* Awards */
+#define LIM_BATCH_MAX         1000         /* contract: up to 1000 awards per batch */
+#define LIM_POINTS_MAX        1000000      /* one rule never awards more; keeps sums far from overflow */
+#define LIM_MULTIPLIER_MAX    10           /* a campaign bonus at most multiplies by 10 */
+
+/* Database */
+#define LIM_DB_RETRIES        5            /* deadlock / lock-wait retries before 503 */
+#define LIM_DB_CONNECT_S      2            /* connect timeout: a down database answers 503 fast */
+#define LIM_DB_RW_S           10           /* read/write timeout: no request hangs on a dead server */
+#define LIM_DB_COLS           32           /* widest result row */
+#define LIM_DB_PARAMS         32           /* most bound parameters in one statement */
+#define LIM_DB_STMT_CACHE     256          /* prepared statements per connection (open addressing) */
+
+/* Aggregates: hot rows are split into shards so that concurrent awards do
+ * not queue on one row lock; stats sum over the shards. */
+#define LIM_AGG_SHARDS        16
+
+/* Retry-After sent with 503 while the database is unreachable */
+#define LIM_RETRY_AFTER_S     5
+
+/* Idempotency keys are kept at least this long (contract: 24 h) */
+#define LIM_IDEM_KEEP_S       (48 * 3600)
+
+/* Workers */
+#define LIM_THREADS_MIN       8            /* issue: default 2 x cores, at least 8 */
+#define LIM_THREADS_MAX       256
+#define LIM_LISTEN_BACKLOG    1024
+
+/* Stats */
+#define LIM_STATS_MIN_GROUP   5            /* default stats_min_group: smaller counts are withheld */
+
+#endif /* PERKD_LIMITS_H */
