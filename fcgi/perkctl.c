@@ -315,7 +315,9 @@ usage:
  * tiers, districts, perks, campaigns) from the steps table.
  */
 static const struct pc_demo_step pc_demo_steps[] = {
-	PC_DEMO_STEPS
+	PC_LOYALTY_DEMO
+	PC_CATALOG_DEMO
+	PC_STATS_DEMO
 	{ NULL, NULL },
 };
 
@@ -390,7 +392,9 @@ static const struct pc_cmd pc_cmds[] = {
 	{ "key", "key create ORG_ID", cmd_key },
 	{ "token", "token SUBJECT [--ttl SECONDS]", cmd_token },
 	{ "demo", "demo", cmd_demo },
-	PC_MORE_COMMANDS
+	PC_LOYALTY_COMMANDS
+	PC_CATALOG_COMMANDS
+	PC_STATS_COMMANDS
 	{ NULL, NULL, NULL },
 };
 

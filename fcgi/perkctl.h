@@ -40,8 +40,16 @@ int	pc_txn_end(struct pc *pc, enum ly_res res, const char *what);
 int	pc_org_with_key(struct pc *pc, const char *name, unsigned roles,
 	    struct ly_org *org, char *key, size_t keysz);
 
-/* Subcommands and demo steps contributed by each area. */
-#define PC_MORE_COMMANDS
-#define PC_DEMO_STEPS
+/*
+ * Subcommands and demo steps contributed by each area: each area defines
+ * its own macros (rows of struct pc_cmd / struct pc_demo_step) and
+ * declares its functions here, so areas never edit each other's lines.
+ */
+#define PC_LOYALTY_COMMANDS
+#define PC_CATALOG_COMMANDS
+#define PC_STATS_COMMANDS
+#define PC_LOYALTY_DEMO
+#define PC_CATALOG_DEMO
+#define PC_STATS_DEMO
 
 #endif /* PERKCTL_H */
