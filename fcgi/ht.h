@@ -327,5 +327,12 @@ void	ht_h_orgs_list(struct ht_req *);
 void	ht_h_keys_create(struct ht_req *);
 void	ht_h_keys_revoke(struct ht_req *);
 void	ht_h_issuers(struct ht_req *);
+/* campaigns and stats (h_stats.c) */
+void	ht_h_campaigns_create(struct ht_req *);
+void	ht_h_campaigns_list(struct ht_req *);
+void	ht_h_campaigns_update(struct ht_req *);
+void	ht_h_stats_campaign(struct ht_req *);
+void	ht_h_stats_enrollment(struct ht_req *);
+void	ht_h_stats_overview(struct ht_req *);
 
 #endif /* HT_H */

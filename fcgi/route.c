@@ -32,6 +32,12 @@ const struct ht_route ht_routes[] = {
 	/* loyalty: members, rules, awards, tiers, districts */
 	/* catalogue: perks, redemptions, vouchers, passes */
 	/* campaigns and stats */
+	{ "POST",   "/v1/admin/campaigns",           MAN, ht_h_campaigns_create, 1 },
+	{ "GET",    "/v1/admin/campaigns",           MAN, ht_h_campaigns_list, 0 },
+	{ "PATCH",  "/v1/admin/campaigns/{id}",      MAN, ht_h_campaigns_update, 0 },
+	{ "GET",    "/v1/stats/campaigns/{id}",      MAN, ht_h_stats_campaign, 0 },
+	{ "GET",    "/v1/stats/enrollment",          MAN, ht_h_stats_enrollment, 0 },
+	{ "GET",    "/v1/stats/overview",            MAN, ht_h_stats_overview, 0 },
 };
 
 const size_t ht_routes_n = sizeof(ht_routes) / sizeof(ht_routes[0]);

@@ -1,0 +1,892 @@
+/*
+ * cat_stats.c: the programme's statistics, computed from the aggregate
+ * tables only (agg_members_daily, agg_channel_daily, agg_funnel_total,
+ * agg_points_total of 0030, kept by triggers on the daily tables of
+ * 0002), so that a call reads O(days x districts) small rows whatever
+ * the number of members or ledger entries.
+ *
+ * Privacy (docs/stats.md has the reasoning):
+ *   - a count of 1..k-1 is withheld (k = stats_min_group), and so is
+ *     anything computed from a withheld count;
+ *   - in a breakdown whose total is published, more cells are withheld
+ *     until the withheld ones add up to 0 or at least k, so "total minus
+ *     the others" cannot reveal a small group (cat_stats_suppress);
+ *   - series periods are whole days, ISO weeks or months whatever from
+ *     and to say, so two overlapping ranges give identical cells; a week
+ *     or month is withheld when its withheld days add up to 1..k-1;
+ *   - member counts are running totals, so a count is only published as
+ *     of an "anchor" day: a day at which, in every district, the
+ *     enrolments and the departures since the previous anchor are each
+ *     0 or at least k. The difference of any two published member counts
+ *     is then made of groups of at least k.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "catalog/cat.h"
+
+enum cat_stats_stmt {
+	ST_DISTRICTS,
+	ST_MEMBERS_DAILY,
+	ST_POINTS_KIND,
+	ST_POINTS_PERK,
+	ST_POINTS_RULE,
+	ST_FUNNEL,
+	ST_CHANNELS,
+	ST_CAMPAIGN_WINDOW,
+	ST_CAMPAIGN_DISTRICTS,
+	ST_CAMPAIGN_BONUS,
+	ST_STMT__MAX
+};
+
+static const char *const cat_stats_stmts[ST_STMT__MAX] = {
+	[ST_DISTRICTS] = "SELECT code, name, population FROM districts "
+	    "ORDER BY code",
+	[ST_MEMBERS_DAILY] = "SELECT DATEDIFF(day, '1970-01-01'), district, "
+	    "enrolled, left_count FROM agg_members_daily ORDER BY day",
+	[ST_POINTS_KIND] = "SELECT kind, SUM(entries), SUM(points) FROM "
+	    "agg_points_total GROUP BY kind",
+	[ST_POINTS_PERK] = "SELECT t.ref_id, SUM(t.entries), -SUM(t.points), "
+	    "MAX(p.public_id), MAX(p.title) FROM agg_points_total t LEFT JOIN "
+	    "perks p ON p.id = t.ref_id WHERE t.kind = 'redemption' "
+	    "GROUP BY t.ref_id ORDER BY t.ref_id",
+	[ST_POINTS_RULE] = "SELECT t.ref_id, SUM(t.entries), SUM(t.points), "
+	    "MAX(r.code), MAX(r.title) FROM agg_points_total t LEFT JOIN "
+	    "rules r ON r.id = t.ref_id WHERE t.kind = 'award' "
+	    "GROUP BY t.ref_id ORDER BY t.ref_id",
+	[ST_FUNNEL] = "SELECT COALESCE(SUM(enrolled), 0), "
+	    "COALESCE(SUM(earned), 0), COALESCE(SUM(redeemed), 0) "
+	    "FROM agg_funnel_total",
+	[ST_CHANNELS] = "SELECT channel, SUM(enrolled) FROM agg_funnel_total "
+	    "GROUP BY channel ORDER BY channel",
+	[ST_CAMPAIGN_WINDOW] = "SELECT UNIX_TIMESTAMP(starts_at), "
+	    "UNIX_TIMESTAMP(ends_at) FROM campaigns WHERE id = ?",
+	[ST_CAMPAIGN_DISTRICTS] = "SELECT district, SUM(enrolled), "
+	    "SUM(earned_30d) FROM agg_channel_daily WHERE channel = ? AND "
+	    "enroll_day >= ? AND enroll_day <= ? GROUP BY district "
+	    "ORDER BY district",
+	[ST_CAMPAIGN_BONUS] = "SELECT COALESCE(SUM(entries), 0), "
+	    "COALESCE(SUM(points), 0) FROM agg_points_total WHERE "
+	    "campaign_id = ? AND kind = 'award'",
+};
+
+/* ---- days and periods (pure) ---- */
+
+/* Days from 1970-01-01 of a civil date (H. Hinnant's algorithm). */
+static long
+cat_days_from_civil(long y, unsigned m, unsigned d)
+{
+	long era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static void
+cat_civil_from_days(long z, long *y, unsigned *m, unsigned *d)
+{
+	long era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+int
+cat_day_parse(const char *s, long *day)
+{
+	long y, yy;
+	unsigned m, d, mm, dd;
+	int i;
+
+	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return -1;
+	for (i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+			return -1;
+	y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
+	    (s[3] - '0');
+	m = (unsigned)((s[5] - '0') * 10 + (s[6] - '0'));
+	d = (unsigned)((s[8] - '0') * 10 + (s[9] - '0'));
+	if (y < 1970 || m < 1 || m > 12 || d < 1 || d > 31)
+		return -1;
+	*day = cat_days_from_civil(y, m, d);
+	/* 2026-02-30 would roll over into March: refuse it */
+	cat_civil_from_days(*day, &yy, &mm, &dd);
+	return yy == y && mm == m && dd == d ? 0 : -1;
+}
+
+void
+cat_day_fmt(long day, char out[11])
+{
+	long y;
+	unsigned m, d;
+
+	cat_civil_from_days(day, &y, &m, &d);
+	/* y within 0..9999 and m, d below 100 fill exactly 10 characters */
+	y = y < 0 ? 0 : y % 10000;
+	out[0] = (char)('0' + y / 1000);
+	out[1] = (char)('0' + y / 100 % 10);
+	out[2] = (char)('0' + y / 10 % 10);
+	out[3] = (char)('0' + y % 10);
+	out[4] = '-';
+	out[5] = (char)('0' + m / 10 % 10);
+	out[6] = (char)('0' + m % 10);
+	out[7] = '-';
+	out[8] = (char)('0' + d / 10 % 10);
+	out[9] = (char)('0' + d % 10);
+	out[10] = '\0';
+}
+
+long
+cat_period_start(long day, enum cat_interval iv)
+{
+	long y;
+	unsigned m, d;
+
+	switch (iv) {
+	case CAT_WEEK:
+		/* 1970-01-01 was a Thursday: Monday-based weekday is +3 */
+		return day - (((day % 7) + 7 + 3) % 7);
+	case CAT_MONTH:
+		cat_civil_from_days(day, &y, &m, &d);
+		return cat_days_from_civil(y, m, 1);
+	default:
+		return day;
+	}
+}
+
+long
+cat_period_next(long start, enum cat_interval iv)
+{
+	long y;
+	unsigned m, d;
+
+	switch (iv) {
+	case CAT_WEEK:
+		return start + 7;
+	case CAT_MONTH:
+		cat_civil_from_days(start, &y, &m, &d);
+		return m == 12 ? cat_days_from_civil(y + 1, 1, 1) :
+		    cat_days_from_civil(y, m + 1, 1);
+	default:
+		return start + 1;
+	}
+}
+
+/* ---- suppression (pure) ---- */
+
+/* Withholds the smallest published non-zero cells while the withheld
+ * cells add up to 1..k-1. */
+static void
+cat_suppress_more(const long long *v, size_t n, long long k, int *withheld)
+{
+	long long hidden = 0;
+	size_t i, best;
+
+	for (i = 0; i < n; i++)
+		if (withheld[i])
+			hidden += v[i];
+	while (hidden > 0 && hidden < k) {
+		best = n;
+		for (i = 0; i < n; i++)
+			if (!withheld[i] && v[i] > 0 &&
+			    (best == n || v[i] < v[best]))
+				best = i;
+		if (best == n)
+			break;	/* everything non-zero is withheld */
+		withheld[best] = 1;
+		hidden += v[best];
+	}
+}
+
+int
+cat_stats_suppress(const long long *v, size_t n, long long k, int *withheld)
+{
+	long long total = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		withheld[i] = v[i] > 0 && v[i] < k;
+		total += v[i];
+	}
+	cat_suppress_more(v, n, k, withheld);
+	return total == 0 || total >= k;
+}
+
+struct cat_count
+cat_count_of(long long v, long long k, int withheld)
+{
+	struct cat_count c;
+
+	c.null = withheld || (v > 0 && v < k);
+	c.v = c.null ? 0 : v;
+	return c;
+}
+
+struct cat_rate
+cat_rate_of(struct cat_count part, struct cat_count whole, long long k)
+{
+	struct cat_rate r = { 0, 1 };
+	long long rest;
+
+	if (part.null || whole.null || whole.v <= 0)
+		return r;
+	rest = whole.v - part.v;
+	if (rest > 0 && rest < k)
+		return r;
+	r.v = (double)part.v / (double)whole.v;
+	r.null = 0;
+	return r;
+}
+
+/* ---- history of member counts ---- */
+
+struct cat_hist {
+	struct cat_district_stat *d;	/* code, name, population */
+	size_t		 nd;
+	long		 first, ndays;	/* day numbers first .. first+ndays-1 */
+	long long	*e, *l, *cum;	/* [day * nd + district] */
+	unsigned char	*anchor;	/* [day] */
+};
+
+/* Per-district work arrays of one answer. */
+struct cat_scratch {
+	long long	*vals, *dayv, *hidden;
+	int		*wh, *daywh;
+};
+
+static void
+cat_scratch_free(struct cat_scratch *s)
+{
+	free(s->vals);
+	free(s->dayv);
+	free(s->hidden);
+	free(s->wh);
+	free(s->daywh);
+	memset(s, 0, sizeof(*s));
+}
+
+static int
+cat_scratch_init(struct cat_scratch *s, size_t nd)
+{
+	s->vals = calloc(nd + 1, sizeof(long long));
+	s->dayv = calloc(nd + 1, sizeof(long long));
+	s->hidden = calloc(nd + 1, sizeof(long long));
+	s->wh = calloc(nd + 1, sizeof(int));
+	s->daywh = calloc(nd + 1, sizeof(int));
+	if (s->vals == NULL || s->dayv == NULL || s->hidden == NULL ||
+	    s->wh == NULL || s->daywh == NULL) {
+		cat_scratch_free(s);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+cat_hist_free(struct cat_hist *h)
+{
+	free(h->d);
+	free(h->e);
+	free(h->l);
+	free(h->cum);
+	free(h->anchor);
+	memset(h, 0, sizeof(*h));
+}
+
+static long
+cat_today(void)
+{
+	char buf[11];
+	long day = 0;
+
+	ly_day(time(NULL), buf);
+	if (cat_day_parse(buf, &day) != 0)
+		day = (long)(time(NULL) / 86400);
+	return day;
+}
+
+static long
+cat_hist_district(struct cat_hist *h, const char *code)
+{
+	size_t i;
+
+	for (i = 0; i < h->nd; i++)
+		if (strcmp(h->d[i].code, code) == 0)
+			return (long)i;
+	return -1;
+}
+
+static enum ly_res
+cat_hist_districts(struct db *db, struct cat_hist *h)
+{
+	struct db_row *row;
+	enum db_res r;
+
+	if ((h->d = calloc(LIM_STATS_DISTRICTS, sizeof(*h->d))) == NULL)
+		return LY_NOMEM;
+	if ((r = db_exec(db, cat_stats_stmts[ST_DISTRICTS], NULL, 0)) != DB_OK)
+		return ly_from_db(r);
+	while ((r = db_next(db, &row)) == DB_ROW && h->nd < LIM_STATS_DISTRICTS) {
+		snprintf(h->d[h->nd].code, sizeof(h->d[0].code), "%s",
+		    row->col[0].s);
+		snprintf(h->d[h->nd].name, sizeof(h->d[0].name), "%s",
+		    row->col[1].s);
+		h->d[h->nd++].population = row->col[2].i;
+	}
+	return r == DB_DONE || r == DB_ROW ? LY_OK : ly_from_db(r);
+}
+
+/*
+ * Loads every row of agg_members_daily into day x district arrays
+ * covering [min(first row, from), max(last, to)], computes the running
+ * totals and marks the anchor days (see the file comment). Districts
+ * seen in the aggregates but since removed are kept, with population 0.
+ */
+static enum ly_res
+cat_hist_load(struct db *db, long long k, long from, long to,
+    struct cat_hist *h)
+{
+	struct db_row *row;
+	enum db_res r;
+	enum ly_res res;
+	long day, last, j, dd;
+	long long *fe = NULL, *fl = NULL;
+	size_t i, cells;
+	int safe;
+
+	memset(h, 0, sizeof(*h));
+	if ((res = cat_hist_districts(db, h)) != LY_OK)
+		return res;
+	/* pass 1: extent and extra districts; pass 2 fills */
+	h->first = from;
+	last = to;
+	if ((r = db_exec(db, cat_stats_stmts[ST_MEMBERS_DAILY], NULL, 0)) !=
+	    DB_OK)
+		return ly_from_db(r);
+	while ((r = db_next(db, &row)) == DB_ROW) {
+		day = (long)row->col[0].i;
+		if (day < h->first)
+			h->first = day;
+		if (day > last)
+			last = day;
+		if (cat_hist_district(h, row->col[1].s) < 0 &&
+		    h->nd < LIM_STATS_DISTRICTS)
+			snprintf(h->d[h->nd++].code, sizeof(h->d[0].code), "%s",
+			    row->col[1].s);
+	}
+	if (r != DB_DONE)
+		return ly_from_db(r);
+	h->ndays = last - h->first + 1;
+	if (h->nd == 0)
+		return LY_OK;
+	cells = (size_t)h->ndays * h->nd;
+	if (h->ndays <= 0 || cells > LIM_STATS_CELLS) {
+		fprintf(stderr, "cat_stats: history of %ld days x %zu districts "
+		    "exceeds LIM_STATS_CELLS\n", h->ndays, h->nd);
+		return LY_INTERNAL;
+	}
+	h->e = calloc(cells, sizeof(long long));
+	h->l = calloc(cells, sizeof(long long));
+	h->cum = calloc(cells, sizeof(long long));
+	h->anchor = calloc((size_t)h->ndays, 1);
+	fe = calloc(h->nd, sizeof(long long));
+	fl = calloc(h->nd, sizeof(long long));
+	if (h->e == NULL || h->l == NULL || h->cum == NULL ||
+	    h->anchor == NULL || fe == NULL || fl == NULL) {
+		res = LY_NOMEM;
+		goto out;
+	}
+	if ((r = db_exec(db, cat_stats_stmts[ST_MEMBERS_DAILY], NULL, 0)) !=
+	    DB_OK) {
+		res = ly_from_db(r);
+		goto out;
+	}
+	while ((r = db_next(db, &row)) == DB_ROW) {
+		dd = (long)row->col[0].i - h->first;
+		if ((j = cat_hist_district(h, row->col[1].s)) < 0 || dd < 0 ||
+		    dd >= h->ndays)
+			continue;
+		h->e[(size_t)dd * h->nd + (size_t)j] += row->col[2].i;
+		h->l[(size_t)dd * h->nd + (size_t)j] += row->col[3].i;
+	}
+	if (r != DB_DONE) {
+		res = ly_from_db(r);
+		goto out;
+	}
+	for (dd = 0; dd < h->ndays; dd++) {
+		safe = 1;
+		for (i = 0; i < h->nd; i++) {
+			size_t c = (size_t)dd * h->nd + i;
+			h->cum[c] = (dd > 0 ? h->cum[c - h->nd] : 0) +
+			    h->e[c] - h->l[c];
+			fe[i] += h->e[c];
+			fl[i] += h->l[c];
+			if ((fe[i] > 0 && fe[i] < k) || (fl[i] > 0 && fl[i] < k))
+				safe = 0;
+		}
+		if (safe) {
+			h->anchor[dd] = 1;
+			memset(fe, 0, h->nd * sizeof(long long));
+			memset(fl, 0, h->nd * sizeof(long long));
+		}
+	}
+	res = LY_OK;
+out:
+	free(fe);
+	free(fl);
+	return res;
+}
+
+/* The last anchor day index in [a, b] (indices into h), or -1. */
+static long
+cat_hist_last_anchor(const struct cat_hist *h, long a, long b)
+{
+	if (a < 0)
+		a = 0;
+	if (b >= h->ndays)
+		b = h->ndays - 1;
+	for (; b >= a; b--)
+		if (h->anchor[b])
+			return b;
+	return -1;
+}
+
+/*
+ * Member counts per district as of anchor day index a (all zero if a is
+ * -1 because there is no history), suppressed as one breakdown. Fills
+ * h->d[].members and .opt_in_rate and the city total.
+ */
+static void
+cat_hist_members(struct cat_hist *h, long long k, long a, long long *vals,
+    int *wh, struct cat_count *city, long long *population)
+{
+	long long total = 0, pop = 0;
+	size_t i;
+	int ok;
+
+	for (i = 0; i < h->nd; i++) {
+		vals[i] = a >= 0 ? h->cum[(size_t)a * h->nd + i] : 0;
+		total += vals[i];
+		pop += h->d[i].population;
+	}
+	ok = cat_stats_suppress(vals, h->nd, k, wh);
+	for (i = 0; i < h->nd; i++) {
+		struct cat_count pc = cat_count_of(h->d[i].population, 0, 0);
+		h->d[i].members = cat_count_of(vals[i], k, wh[i]);
+		h->d[i].opt_in_rate = cat_rate_of(h->d[i].members, pc, 0);
+	}
+	*city = cat_count_of(total, k, !ok);
+	*population = pop;
+}
+
+/* ---- the enrolment series ---- */
+
+/*
+ * Counts of one period for every district and the city: the period
+ * cells are suppressed as a breakdown; for weeks and months, a cell (or
+ * the city) whose withheld days add up to 1..k-1 is withheld too, so
+ * that a week minus its published days never reveals a small group.
+ * Writes the count of district j (or the city if j < 0) to out.
+ */
+static void
+cat_period_counts(const struct cat_hist *h, const long long *src, long long k,
+    long a, long b, int by_day, struct cat_scratch *s, long j,
+    struct cat_count *out)
+{
+	long long total = 0, city_hidden = 0, dtotal;
+	size_t i;
+	long dd;
+	int ok;
+
+	memset(s->vals, 0, h->nd * sizeof(long long));
+	memset(s->hidden, 0, h->nd * sizeof(long long));
+	for (dd = a; dd <= b; dd++) {
+		if (dd < 0 || dd >= h->ndays)
+			continue;
+		dtotal = 0;
+		for (i = 0; i < h->nd; i++) {
+			s->dayv[i] = src[(size_t)dd * h->nd + i];
+			s->vals[i] += s->dayv[i];
+			dtotal += s->dayv[i];
+		}
+		if (by_day)
+			continue;
+		if (!cat_stats_suppress(s->dayv, h->nd, k, s->daywh))
+			city_hidden += dtotal;
+		for (i = 0; i < h->nd; i++)
+			if (s->daywh[i])
+				s->hidden[i] += s->dayv[i];
+	}
+	for (i = 0; i < h->nd; i++)
+		total += s->vals[i];
+	ok = cat_stats_suppress(s->vals, h->nd, k, s->wh);
+	if (!by_day) {
+		for (i = 0; i < h->nd; i++)
+			if (s->hidden[i] > 0 && s->hidden[i] < k)
+				s->wh[i] = 1;
+		cat_suppress_more(s->vals, h->nd, k, s->wh);
+		if (city_hidden > 0 && city_hidden < k)
+			ok = 0;
+	}
+	if (j >= 0)
+		*out = cat_count_of(s->vals[j], k, s->wh[j]);
+	else
+		*out = cat_count_of(total, k, !ok);
+}
+
+enum ly_res
+cat_stats_enrollment(struct db *db, long long k, const struct cat_series_q *q,
+    struct cat_series_row **rows, size_t *n)
+{
+	struct cat_hist h;
+	struct cat_scratch s;
+	struct cat_series_row *out = NULL, *row;
+	long from, to, today, p, next, a, b, anchor, j = -1;
+	long long pop = 0;
+	size_t cap, i;
+	struct cat_count city;
+	enum ly_res res;
+	int by_day = q->interval == CAT_DAY;
+
+	*rows = NULL;
+	*n = 0;
+	memset(&h, 0, sizeof(h));
+	memset(&s, 0, sizeof(s));
+	today = cat_today();
+	if (q->to != NULL) {
+		if (cat_day_parse(q->to, &to) != 0)
+			return LY_INVAL;
+	} else
+		to = today;
+	if (q->from != NULL) {
+		if (cat_day_parse(q->from, &from) != 0)
+			return LY_INVAL;
+	} else
+		from = to - (q->interval == CAT_MONTH ? 365 :
+		    q->interval == CAT_WEEK ? 182 : 89);
+	if (from > to || to - from >= LIM_STATS_DAYS)
+		return LY_INVAL;
+	from = cat_period_start(from, q->interval);
+	to = cat_period_next(cat_period_start(to, q->interval), q->interval) - 1;
+	if ((res = cat_hist_load(db, k, from, to, &h)) != LY_OK)
+		goto out;
+	if (q->district != NULL &&
+	    (j = cat_hist_district(&h, q->district)) < 0) {
+		res = LY_UNKNOWN_DISTRICT;
+		goto out;
+	}
+	cap = (size_t)(to - from) / (by_day ? 1 :
+	    q->interval == CAT_WEEK ? 7 : 28) + 2;
+	if (cat_scratch_init(&s, h.nd) != 0 ||
+	    (out = calloc(cap, sizeof(*out))) == NULL) {
+		res = LY_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < h.nd; i++)
+		pop += h.d[i].population;
+	for (p = from; p <= to && *n < cap; p = next) {
+		next = cat_period_next(p, q->interval);
+		row = &out[(*n)++];
+		cat_day_fmt(p, row->period);
+		row->population = j >= 0 ? h.d[j].population : pop;
+		a = p - h.first;
+		b = next - 1 - h.first;
+		cat_period_counts(&h, h.e, k, a, b, by_day, &s, j,
+		    &row->enrolled);
+		cat_period_counts(&h, h.l, k, a, b, by_day, &s, j, &row->left);
+		row->net = cat_count_of(row->enrolled.v - row->left.v, 0,
+		    row->enrolled.null || row->left.null);
+		/* members as of the last anchor day of the period, before
+		 * today: today's flows still move, and two readings of one
+		 * moving count would tell what happened in between */
+		if (b > today - 1 - h.first)
+			b = today - 1 - h.first;
+		if ((anchor = cat_hist_last_anchor(&h, a, b)) < 0)
+			row->members = cat_count_of(0, 0, 1);
+		else {
+			cat_hist_members(&h, k, anchor, s.vals, s.wh, &city,
+			    &pop);
+			row->members = j >= 0 ? h.d[j].members : city;
+		}
+		row->opt_in_rate = cat_rate_of(row->members,
+		    cat_count_of(row->population, 0, 0), 0);
+	}
+	*rows = out;
+	out = NULL;
+	res = LY_OK;
+out:
+	if (res != LY_OK)
+		*n = 0;
+	free(out);
+	cat_scratch_free(&s);
+	cat_hist_free(&h);
+	return res;
+}
+
+/* ---- the overview ---- */
+
+void
+cat_overview_free(struct cat_overview *o)
+{
+	free(o->districts);
+	free(o->perks);
+	free(o->rules);
+	free(o->channels);
+	memset(o, 0, sizeof(*o));
+}
+
+/*
+ * Reads a breakdown (perks, rules or channels) into *lines: the query's
+ * columns are ref, count, points, id, title (channels: id, count).
+ * Suppresses it as one breakdown; a withheld count withholds its points.
+ */
+static enum ly_res
+cat_lines_read(struct db *db, enum cat_stats_stmt st, int channels,
+    long long k, struct cat_line **lines, size_t *n)
+{
+	struct cat_line *ls = NULL;
+	long long *v = NULL;
+	int *wh = NULL;
+	struct db_row *row;
+	enum db_res r;
+	enum ly_res res = LY_OK;
+	size_t i;
+
+	*lines = NULL;
+	*n = 0;
+	if ((ls = calloc(LIM_STATS_ROWS, sizeof(*ls))) == NULL) {
+		res = LY_NOMEM;
+		goto out;
+	}
+	if ((r = db_exec(db, cat_stats_stmts[st], NULL, 0)) != DB_OK) {
+		res = ly_from_db(r);
+		goto out;
+	}
+	while ((r = db_next(db, &row)) == DB_ROW && *n < LIM_STATS_ROWS) {
+		struct cat_line *l = &ls[(*n)++];
+		if (channels) {
+			snprintf(l->id, sizeof(l->id), "%s", row->col[0].s);
+			l->count.v = row->col[1].i;
+		} else {
+			snprintf(l->id, sizeof(l->id), "%s", row->col[3].null ?
+			    "" : row->col[3].s);
+			snprintf(l->title, sizeof(l->title), "%s",
+			    row->col[4].null ? "" : row->col[4].s);
+			l->count.v = row->col[1].i;
+			l->points.v = row->col[2].i;
+		}
+	}
+	if (r != DB_DONE && r != DB_ROW) {
+		res = ly_from_db(r);
+		goto out;
+	}
+	v = calloc(*n + 1, sizeof(*v));
+	wh = calloc(*n + 1, sizeof(*wh));
+	if (v == NULL || wh == NULL) {
+		res = LY_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < *n; i++)
+		v[i] = ls[i].count.v;
+	(void)cat_stats_suppress(v, *n, k, wh);
+	for (i = 0; i < *n; i++) {
+		ls[i].count = cat_count_of(v[i], k, wh[i]);
+		ls[i].points.null = channels || ls[i].count.null;
+		if (ls[i].points.null)
+			ls[i].points.v = 0;
+	}
+out:
+	free(v);
+	free(wh);
+	if (res != LY_OK) {
+		free(ls);
+		ls = NULL;
+		*n = 0;
+	}
+	*lines = ls;
+	return res;
+}
+
+enum ly_res
+cat_stats_overview(struct db *db, long long k, struct cat_overview *o)
+{
+	struct cat_hist h;
+	struct db_row *row;
+	enum db_res r;
+	enum ly_res res;
+	long today, anchor;
+	long long *vals = NULL, e[4] = { 0, 0, 0, 0 }, pts[4] = { 0, 0, 0, 0 };
+	int *wh = NULL, i;
+	static const char *const kinds[4] = { "award", "redemption",
+	    "refund", "closure" };
+
+	memset(o, 0, sizeof(*o));
+	today = cat_today();
+	if ((res = cat_hist_load(db, k, today, today, &h)) != LY_OK)
+		goto out;
+	vals = calloc(h.nd + 1, sizeof(long long));
+	wh = calloc(h.nd + 1, sizeof(int));
+	if (vals == NULL || wh == NULL) {
+		res = LY_NOMEM;
+		goto out;
+	}
+	/* as of the last anchor before today: today's flows still move */
+	anchor = cat_hist_last_anchor(&h, 0, today - h.first - 1);
+	cat_hist_members(&h, k, anchor, vals, wh, &o->members, &o->population);
+	cat_day_fmt(anchor >= 0 ? h.first + anchor : today, o->members_as_of);
+	o->opt_in_rate = cat_rate_of(o->members,
+	    cat_count_of(o->population, 0, 0), 0);
+	o->districts = h.d;
+	o->ndistricts = h.nd;
+	h.d = NULL;
+
+	if ((r = db_exec(db, cat_stats_stmts[ST_POINTS_KIND], NULL, 0)) !=
+	    DB_OK) {
+		res = ly_from_db(r);
+		goto out;
+	}
+	while ((r = db_next(db, &row)) == DB_ROW)
+		for (i = 0; i < 4; i++)
+			if (strcmp(row->col[0].s, kinds[i]) == 0) {
+				e[i] = row->col[1].i;
+				pts[i] = row->col[2].i < 0 ? -row->col[2].i :
+				    row->col[2].i;
+			}
+	if (r != DB_DONE) {
+		res = ly_from_db(r);
+		goto out;
+	}
+	o->awarded = cat_count_of(pts[0], 0, e[0] > 0 && e[0] < k);
+	o->redeemed = cat_count_of(pts[1], 0, e[1] > 0 && e[1] < k);
+	o->refunded = cat_count_of(pts[2], 0, e[2] > 0 && e[2] < k);
+	o->closed = cat_count_of(pts[3], 0, e[3] > 0 && e[3] < k);
+	o->outstanding = cat_count_of(pts[0] + pts[2] - pts[1] - pts[3], 0,
+	    o->awarded.null || o->redeemed.null || o->refunded.null ||
+	    o->closed.null);
+
+	if ((res = cat_lines_read(db, ST_POINTS_PERK, 0, k, &o->perks,
+	    &o->nperks)) != LY_OK ||
+	    (res = cat_lines_read(db, ST_POINTS_RULE, 0, k, &o->rules,
+	    &o->nrules)) != LY_OK ||
+	    (res = cat_lines_read(db, ST_CHANNELS, 1, k, &o->channels,
+	    &o->nchannels)) != LY_OK)
+		goto out;
+
+	if ((r = db_one(db, cat_stats_stmts[ST_FUNNEL], NULL, 0, &row)) !=
+	    DB_ROW) {
+		res = ly_from_db(r);
+		goto out;
+	}
+	o->f_enrolled = cat_count_of(row->col[0].i, k, 0);
+	o->f_earned = cat_count_of(row->col[1].i, k, o->f_enrolled.null);
+	o->f_redeemed = cat_count_of(row->col[2].i, k, o->f_enrolled.null);
+	res = LY_OK;
+out:
+	free(vals);
+	free(wh);
+	cat_hist_free(&h);
+	if (res != LY_OK)
+		cat_overview_free(o);
+	return res;
+}
+
+/* ---- one campaign ---- */
+
+enum ly_res
+cat_stats_campaign(struct db *db, long long k, const char *public_id,
+    struct cat_campaign_stats *out)
+{
+	char from[11], to[11];
+	struct db_row *row;
+	struct cat_line *ls = NULL;
+	long long *v = NULL, enrolled = 0, earned = 0;
+	int *wh = NULL, ok;
+	size_t n = 0, i;
+	enum db_res r;
+	enum ly_res res;
+	time_t t0, t1;
+
+	memset(out, 0, sizeof(*out));
+	if ((res = cat_campaign_get(db, public_id, &out->c)) != LY_OK)
+		return res;
+	struct db_val w[] = { db_int((long long)out->c.id) };
+	if ((r = db_one(db, cat_stats_stmts[ST_CAMPAIGN_WINDOW], w, 1, &row)) !=
+	    DB_ROW)
+		return ly_from_db(r);
+	/* the aggregates count local days; the window is UTC and its end
+	 * exclusive */
+	t0 = (time_t)row->col[0].i;
+	t1 = (time_t)row->col[1].i - 1;
+	ly_day(t0, from);
+	ly_day(t1, to);
+
+	ls = calloc(LIM_STATS_DISTRICTS, sizeof(*ls));
+	v = calloc(LIM_STATS_DISTRICTS, sizeof(*v));
+	wh = calloc(LIM_STATS_DISTRICTS, sizeof(*wh));
+	if (ls == NULL || v == NULL || wh == NULL) {
+		res = LY_NOMEM;
+		goto out;
+	}
+	struct db_val p[] = { db_text(out->c.code), db_text(from), db_text(to) };
+	if ((r = db_exec(db, cat_stats_stmts[ST_CAMPAIGN_DISTRICTS], p, 3)) !=
+	    DB_OK) {
+		res = ly_from_db(r);
+		goto out;
+	}
+	while ((r = db_next(db, &row)) == DB_ROW && n < LIM_STATS_DISTRICTS) {
+		snprintf(ls[n].id, sizeof(ls[n].id), "%s", row->col[0].s);
+		v[n] = row->col[1].i;
+		enrolled += row->col[1].i;
+		earned += row->col[2].i;
+		n++;
+	}
+	if (r != DB_DONE && r != DB_ROW) {
+		res = ly_from_db(r);
+		goto out;
+	}
+	ok = cat_stats_suppress(v, n, k, wh);
+	for (i = 0; i < n; i++) {
+		ls[i].count = cat_count_of(v[i], k, wh[i]);
+		ls[i].points.null = 1;
+	}
+	out->enrolled = cat_count_of(enrolled, k, !ok);
+	if (out->c.target > 0)
+		out->progress = cat_rate_of(out->enrolled,
+		    cat_count_of(out->c.target, 0, 0), 0);
+	else
+		out->progress.null = 1;
+	out->activation_rate = cat_rate_of(cat_count_of(earned, k,
+	    out->enrolled.null), out->enrolled, k);
+
+	if ((r = db_one(db, cat_stats_stmts[ST_CAMPAIGN_BONUS], w, 1, &row)) !=
+	    DB_ROW) {
+		res = ly_from_db(r);
+		goto out;
+	}
+	out->bonus_points = cat_count_of(row->col[1].i, 0,
+	    row->col[0].i > 0 && row->col[0].i < k);
+	out->districts = ls;
+	out->ndistricts = n;
+	ls = NULL;
+	res = LY_OK;
+out:
+	free(ls);
+	free(v);
+	free(wh);
+	return res;
+}
