@@ -44,6 +44,7 @@
 #define LIM_DB_RW_S           10           /* read/write timeout: no request hangs on a dead server */
 #define LIM_DB_COLS           32           /* widest result row */
 #define LIM_DB_PARAMS         32           /* most bound parameters in one statement */
+#define LIM_DB_BULK_PARAMS    65535        /* protocol limit of placeholders: multi-row INSERTs of bulk loads */
 #define LIM_DB_STMT_CACHE     256          /* prepared statements per connection (open addressing) */
 
 /* Aggregates: hot rows are split into shards so that concurrent awards do
