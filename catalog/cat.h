@@ -113,6 +113,7 @@ struct cat_rate	cat_rate_of(struct cat_count part, struct cat_count whole,
 struct cat_series_row {
 	char		 period[11];	/* first day of the period */
 	struct cat_count enrolled, left, net, members;
+	char		 members_as_of[11];	/* "" when members is null */
 	long long	 population;
 	struct cat_rate	 opt_in_rate;
 };

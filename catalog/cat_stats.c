@@ -266,18 +266,15 @@ struct cat_hist {
 
 /* Per-district work arrays of one answer. */
 struct cat_scratch {
-	long long	*vals, *dayv, *hidden;
-	int		*wh, *daywh;
+	long long	*vals;
+	int		*wh;
 };
 
 static void
 cat_scratch_free(struct cat_scratch *s)
 {
 	free(s->vals);
-	free(s->dayv);
-	free(s->hidden);
 	free(s->wh);
-	free(s->daywh);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -285,12 +282,8 @@ static int
 cat_scratch_init(struct cat_scratch *s, size_t nd)
 {
 	s->vals = calloc(nd + 1, sizeof(long long));
-	s->dayv = calloc(nd + 1, sizeof(long long));
-	s->hidden = calloc(nd + 1, sizeof(long long));
 	s->wh = calloc(nd + 1, sizeof(int));
-	s->daywh = calloc(nd + 1, sizeof(int));
-	if (s->vals == NULL || s->dayv == NULL || s->hidden == NULL ||
-	    s->wh == NULL || s->daywh == NULL) {
+	if (s->vals == NULL || s->wh == NULL) {
 		cat_scratch_free(s);
 		return -1;
 	}
@@ -497,56 +490,127 @@ cat_hist_members(struct cat_hist *h, long long k, long a, long long *vals,
 /* ---- the enrolment series ---- */
 
 /*
- * Counts of one period for every district and the city: the period
- * cells are suppressed as a breakdown; for weeks and months, a cell (or
- * the city) whose withheld days add up to 1..k-1 is withheld too, so
- * that a week minus its published days never reveals a small group.
- * Writes the count of district j (or the city if j < 0) to out.
+ * The day cells that must be withheld, for every district and the city
+ * (column nd), over the whole history, whatever the query asks: a query
+ * must never change which cells are withheld, or two queries could be
+ * differenced. Starting from the primary rule (1..k-1), cells are added
+ * until every constraint holds: for each day, the withheld districts add
+ * up to 0 or at least k (unless the city total is itself withheld); for
+ * each district and the city, the withheld days of each ISO week and of
+ * each month add up to 0 or at least k, so that a week or a month minus
+ * its published days reveals no small group. Each step only adds cells,
+ * so the loop ends. mask is [day * (nd + 1) + column].
  */
-static void
-cat_period_counts(const struct cat_hist *h, const long long *src, long long k,
-    long a, long b, int by_day, struct cat_scratch *s, long j,
-    struct cat_count *out)
+static int
+cat_hist_mask(const struct cat_hist *h, const long long *src, long long k,
+    unsigned char **maskp)
 {
-	long long total = 0, city_hidden = 0, dtotal;
-	size_t i;
+	size_t w = h->nd + 1, i, n, cap = 32;
+	long long *v = NULL, *tmp = NULL;
+	unsigned char *m = NULL;
+	int *wh = NULL, changed, rc = -1;
+	long dd, p, next, day, iv;
+
+	*maskp = NULL;
+	if (h->ndays <= 0)
+		return 0;
+	v = calloc((size_t)h->ndays * w, sizeof(*v));
+	m = calloc((size_t)h->ndays * w, 1);
+	tmp = calloc(w > cap ? w : cap, sizeof(*tmp));
+	wh = calloc(w > cap ? w : cap, sizeof(*wh));
+	if (v == NULL || m == NULL || tmp == NULL || wh == NULL)
+		goto out;
+	for (dd = 0; dd < h->ndays; dd++)
+		for (i = 0; i < h->nd; i++) {
+			v[(size_t)dd * w + i] = src[(size_t)dd * h->nd + i];
+			v[(size_t)dd * w + h->nd] += src[(size_t)dd * h->nd + i];
+		}
+	for (i = 0; i < (size_t)h->ndays * w; i++)
+		m[i] = v[i] > 0 && v[i] < k;
+	do {
+		changed = 0;
+		for (dd = 0; dd < h->ndays; dd++) {
+			if (m[(size_t)dd * w + h->nd])
+				continue;
+			for (i = 0; i < h->nd; i++)
+				wh[i] = m[(size_t)dd * w + i];
+			cat_suppress_more(v + (size_t)dd * w, h->nd, k, wh);
+			for (i = 0; i < h->nd; i++)
+				if (wh[i] && !m[(size_t)dd * w + i]) {
+					m[(size_t)dd * w + i] = 1;
+					changed = 1;
+				}
+		}
+		for (iv = CAT_WEEK; iv <= CAT_MONTH; iv++)
+			for (p = cat_period_start(h->first, (enum cat_interval)iv);
+			    p < h->first + h->ndays; p = next) {
+				next = cat_period_next(p, (enum cat_interval)iv);
+				for (i = 0; i < w; i++) {
+					for (n = 0, day = p; day < next; day++) {
+						dd = day - h->first;
+						if (dd < 0 || dd >= h->ndays)
+							continue;
+						tmp[n] = v[(size_t)dd * w + i];
+						wh[n++] = m[(size_t)dd * w + i];
+					}
+					cat_suppress_more(tmp, n, k, wh);
+					for (n = 0, day = p; day < next; day++) {
+						dd = day - h->first;
+						if (dd < 0 || dd >= h->ndays)
+							continue;
+						if (wh[n++] &&
+						    !m[(size_t)dd * w + i]) {
+							m[(size_t)dd * w + i] = 1;
+							changed = 1;
+						}
+					}
+				}
+			}
+	} while (changed);
+	*maskp = m;
+	m = NULL;
+	rc = 0;
+out:
+	free(v);
+	free(m);
+	free(tmp);
+	free(wh);
+	return rc;
+}
+
+/*
+ * The count of district j (or the city if j < 0) in days [a, b] (indices
+ * into h). A day is read through the mask; a week or a month is the sum
+ * of its days, suppressed as one breakdown across the districts.
+ */
+static struct cat_count
+cat_period_count(const struct cat_hist *h, const long long *src,
+    const unsigned char *mask, long long k, long a, long b, int by_day,
+    struct cat_scratch *s, long j)
+{
+	long long total = 0;
+	size_t i, w = h->nd + 1;
 	long dd;
 	int ok;
 
 	memset(s->vals, 0, h->nd * sizeof(long long));
-	memset(s->hidden, 0, h->nd * sizeof(long long));
 	for (dd = a; dd <= b; dd++) {
 		if (dd < 0 || dd >= h->ndays)
 			continue;
-		dtotal = 0;
-		for (i = 0; i < h->nd; i++) {
-			s->dayv[i] = src[(size_t)dd * h->nd + i];
-			s->vals[i] += s->dayv[i];
-			dtotal += s->dayv[i];
-		}
-		if (by_day)
-			continue;
-		if (!cat_stats_suppress(s->dayv, h->nd, k, s->daywh))
-			city_hidden += dtotal;
 		for (i = 0; i < h->nd; i++)
-			if (s->daywh[i])
-				s->hidden[i] += s->dayv[i];
+			s->vals[i] += src[(size_t)dd * h->nd + i];
 	}
 	for (i = 0; i < h->nd; i++)
 		total += s->vals[i];
-	ok = cat_stats_suppress(s->vals, h->nd, k, s->wh);
-	if (!by_day) {
-		for (i = 0; i < h->nd; i++)
-			if (s->hidden[i] > 0 && s->hidden[i] < k)
-				s->wh[i] = 1;
-		cat_suppress_more(s->vals, h->nd, k, s->wh);
-		if (city_hidden > 0 && city_hidden < k)
-			ok = 0;
+	if (by_day) {
+		int out = a < 0 || a >= h->ndays || mask == NULL;
+		return cat_count_of(j >= 0 ? s->vals[j] : total, k, !out &&
+		    mask[(size_t)a * w + (j >= 0 ? (size_t)j : h->nd)]);
 	}
+	ok = cat_stats_suppress(s->vals, h->nd, k, s->wh);
 	if (j >= 0)
-		*out = cat_count_of(s->vals[j], k, s->wh[j]);
-	else
-		*out = cat_count_of(total, k, !ok);
+		return cat_count_of(s->vals[j], k, s->wh[j]);
+	return cat_count_of(total, k, !ok);
 }
 
 enum ly_res
@@ -556,6 +620,7 @@ cat_stats_enrollment(struct db *db, long long k, const struct cat_series_q *q,
 	struct cat_hist h;
 	struct cat_scratch s;
 	struct cat_series_row *out = NULL, *row;
+	unsigned char *me = NULL, *ml = NULL;
 	long from, to, today, p, next, a, b, anchor, j = -1;
 	long long pop = 0;
 	size_t cap, i;
@@ -593,7 +658,9 @@ cat_stats_enrollment(struct db *db, long long k, const struct cat_series_q *q,
 	cap = (size_t)(to - from) / (by_day ? 1 :
 	    q->interval == CAT_WEEK ? 7 : 28) + 2;
 	if (cat_scratch_init(&s, h.nd) != 0 ||
-	    (out = calloc(cap, sizeof(*out))) == NULL) {
+	    (out = calloc(cap, sizeof(*out))) == NULL ||
+	    (by_day && (cat_hist_mask(&h, h.e, k, &me) != 0 ||
+	    cat_hist_mask(&h, h.l, k, &ml) != 0))) {
 		res = LY_NOMEM;
 		goto out;
 	}
@@ -606,9 +673,10 @@ cat_stats_enrollment(struct db *db, long long k, const struct cat_series_q *q,
 		row->population = j >= 0 ? h.d[j].population : pop;
 		a = p - h.first;
 		b = next - 1 - h.first;
-		cat_period_counts(&h, h.e, k, a, b, by_day, &s, j,
-		    &row->enrolled);
-		cat_period_counts(&h, h.l, k, a, b, by_day, &s, j, &row->left);
+		row->enrolled = cat_period_count(&h, h.e, me, k, a, b, by_day,
+		    &s, j);
+		row->left = cat_period_count(&h, h.l, ml, k, a, b, by_day, &s,
+		    j);
 		row->net = cat_count_of(row->enrolled.v - row->left.v, 0,
 		    row->enrolled.null || row->left.null);
 		/* members as of the last anchor day of the period, before
@@ -619,6 +687,7 @@ cat_stats_enrollment(struct db *db, long long k, const struct cat_series_q *q,
 		if ((anchor = cat_hist_last_anchor(&h, a, b)) < 0)
 			row->members = cat_count_of(0, 0, 1);
 		else {
+			cat_day_fmt(h.first + anchor, row->members_as_of);
 			cat_hist_members(&h, k, anchor, s.vals, s.wh, &city,
 			    &pop);
 			row->members = j >= 0 ? h.d[j].members : city;
@@ -633,6 +702,8 @@ out:
 	if (res != LY_OK)
 		*n = 0;
 	free(out);
+	free(me);
+	free(ml);
 	cat_scratch_free(&s);
 	cat_hist_free(&h);
 	return res;

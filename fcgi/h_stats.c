@@ -426,7 +426,7 @@ ht_h_stats_enrollment(struct ht_req *r)
 	static const char *const ivs[CAT_INTERVAL__MAX] = { "day", "week",
 	    "month" };
 	static const char *const cols[] = { "period", "enrolled", "left",
-	    "net", "members", "population", "opt_in_rate" };
+	    "net", "members", "members_as_of", "population", "opt_in_rate" };
 	struct cat_series_q q;
 	struct cat_series_row *rows = NULL;
 	char from[11], to[11], district[LIM_CODE_MAX + 1], iv[16];
@@ -486,13 +486,14 @@ ht_h_stats_enrollment(struct ht_req *r)
 	}
 	if (ht_wants_csv(r)) {
 		ht_csv_init(&c, LIM_STATS_CSV_MAX);
-		ht_csv_header(&c, cols, 7);
+		ht_csv_header(&c, cols, 8);
 		for (i = 0; i < n; i++) {
 			ht_csv_field(&c, rows[i].period);
 			ht_csv_int(&c, rows[i].enrolled.v, rows[i].enrolled.null);
 			ht_csv_int(&c, rows[i].left.v, rows[i].left.null);
 			ht_csv_int(&c, rows[i].net.v, rows[i].net.null);
 			ht_csv_int(&c, rows[i].members.v, rows[i].members.null);
+			ht_csv_field(&c, rows[i].members_as_of);
 			ht_csv_int(&c, rows[i].population, 0);
 			ht_csv_num(&c, ht_rate_round(rows[i].opt_in_rate.v),
 			    rows[i].opt_in_rate.null);
@@ -517,6 +518,8 @@ ht_h_stats_enrollment(struct ht_req *r)
 		ht_jcount(o, "left", rows[i].left);
 		ht_jcount(o, "net", rows[i].net);
 		ht_jcount(o, "members", rows[i].members);
+		ht_jadd_str(o, "members_as_of", rows[i].members_as_of[0] ?
+		    rows[i].members_as_of : NULL);
 		ht_jadd_int(o, "population", rows[i].population);
 		ht_jrate(o, "opt_in_rate", rows[i].opt_in_rate);
 		cJSON_AddItemToArray(series, o);

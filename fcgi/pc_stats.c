@@ -814,7 +814,8 @@ pc_gen_member(struct pc_gen *g, struct pc_rng *rng, uint64_t id,
 		    (uint64_t)(end - *enrolled_at - 60));
 		end = *left_at - 1;
 	}
-	n = 5 + pc_below(rng, 11);
+	/* about one in seven never earns: the funnel narrows */
+	n = pc_unit(rng) < 0.15 ? 0 : 5 + pc_below(rng, 11);
 	if (end <= *enrolled_at + 60)
 		n = 0;
 	for (i = 0; i < n; i++)
