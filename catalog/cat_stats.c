@@ -32,9 +32,7 @@
 enum cat_stats_stmt {
 	ST_DISTRICTS,
 	ST_MEMBERS_DAILY,
-	ST_POINTS_KIND,
-	ST_POINTS_PERK,
-	ST_POINTS_RULE,
+	ST_POINTS,
 	ST_FUNNEL,
 	ST_CHANNELS,
 	ST_CAMPAIGN_WINDOW,
@@ -48,16 +46,14 @@ static const char *const cat_stats_stmts[ST_STMT__MAX] = {
 	    "ORDER BY code",
 	[ST_MEMBERS_DAILY] = "SELECT DATEDIFF(day, '1970-01-01'), district, "
 	    "enrolled, left_count FROM agg_members_daily ORDER BY day",
-	[ST_POINTS_KIND] = "SELECT kind, SUM(entries), SUM(points) FROM "
-	    "agg_points_total GROUP BY kind",
-	[ST_POINTS_PERK] = "SELECT t.ref_id, SUM(t.entries), -SUM(t.points), "
-	    "MAX(p.public_id), MAX(p.title) FROM agg_points_total t LEFT JOIN "
-	    "perks p ON p.id = t.ref_id WHERE t.kind = 'redemption' "
-	    "GROUP BY t.ref_id ORDER BY t.ref_id",
-	[ST_POINTS_RULE] = "SELECT t.ref_id, SUM(t.entries), SUM(t.points), "
-	    "MAX(r.code), MAX(r.title) FROM agg_points_total t LEFT JOIN "
-	    "rules r ON r.id = t.ref_id WHERE t.kind = 'award' "
-	    "GROUP BY t.ref_id ORDER BY t.ref_id",
+	/* grouped first, then joined: 20-odd lookups instead of one per
+	 * shard and district */
+	[ST_POINTS] = "SELECT x.kind, x.ref_id, x.n, x.p, p.public_id, "
+	    "p.title, r.code, r.title FROM (SELECT kind, ref_id, "
+	    "SUM(entries) n, SUM(points) p FROM agg_points_total GROUP BY "
+	    "kind, ref_id) x LEFT JOIN perks p ON x.kind = 'redemption' AND "
+	    "p.id = x.ref_id LEFT JOIN rules r ON x.kind = 'award' AND "
+	    "r.id = x.ref_id ORDER BY x.kind, x.ref_id",
 	[ST_FUNNEL] = "SELECT COALESCE(SUM(enrolled), 0), "
 	    "COALESCE(SUM(earned), 0), COALESCE(SUM(redeemed), 0) "
 	    "FROM agg_funnel_total",
@@ -344,6 +340,12 @@ cat_hist_districts(struct db *db, struct cat_hist *h)
 	return r == DB_DONE || r == DB_ROW ? LY_OK : ly_from_db(r);
 }
 
+struct cat_hist_row {
+	long		 day;
+	size_t		 j;
+	long long	 e, l;
+};
+
 /*
  * Loads every row of agg_members_daily into day x district arrays
  * covering [min(first row, from), max(last, to)], computes the running
@@ -359,39 +361,62 @@ cat_hist_load(struct db *db, long long k, long from, long to,
 	enum ly_res res;
 	long day, last, j, dd;
 	long long *fe = NULL, *fl = NULL;
-	size_t i, cells;
+	struct cat_hist_row *rows = NULL;
+	size_t i, cells, nrows = 0, caprows = 0;
 	int safe;
 
 	memset(h, 0, sizeof(*h));
 	if ((res = cat_hist_districts(db, h)) != LY_OK)
 		return res;
-	/* pass 1: extent and extra districts; pass 2 fills */
+	/* one read into a row list (extent and extra districts), then the
+	 * arrays */
 	h->first = from;
 	last = to;
 	if ((r = db_exec(db, cat_stats_stmts[ST_MEMBERS_DAILY], NULL, 0)) !=
 	    DB_OK)
 		return ly_from_db(r);
 	while ((r = db_next(db, &row)) == DB_ROW) {
+		if (nrows == caprows) {
+			struct cat_hist_row *nr;
+			caprows = caprows ? caprows * 2 : 1024;
+			if ((nr = realloc(rows, caprows * sizeof(*nr))) == NULL) {
+				res = LY_NOMEM;
+				goto out;
+			}
+			rows = nr;
+		}
 		day = (long)row->col[0].i;
+		if ((j = cat_hist_district(h, row->col[1].s)) < 0) {
+			if (h->nd == LIM_STATS_DISTRICTS)
+				continue;
+			j = (long)h->nd;
+			snprintf(h->d[h->nd++].code, sizeof(h->d[0].code), "%s",
+			    row->col[1].s);
+		}
+		rows[nrows].day = day;
+		rows[nrows].j = (size_t)j;
+		rows[nrows].e = row->col[2].i;
+		rows[nrows++].l = row->col[3].i;
 		if (day < h->first)
 			h->first = day;
 		if (day > last)
 			last = day;
-		if (cat_hist_district(h, row->col[1].s) < 0 &&
-		    h->nd < LIM_STATS_DISTRICTS)
-			snprintf(h->d[h->nd++].code, sizeof(h->d[0].code), "%s",
-			    row->col[1].s);
 	}
-	if (r != DB_DONE)
-		return ly_from_db(r);
+	if (r != DB_DONE) {
+		res = ly_from_db(r);
+		goto out;
+	}
 	h->ndays = last - h->first + 1;
-	if (h->nd == 0)
-		return LY_OK;
+	if (h->nd == 0) {
+		res = LY_OK;
+		goto out;
+	}
 	cells = (size_t)h->ndays * h->nd;
 	if (h->ndays <= 0 || cells > LIM_STATS_CELLS) {
 		fprintf(stderr, "cat_stats: history of %ld days x %zu districts "
 		    "exceeds LIM_STATS_CELLS\n", h->ndays, h->nd);
-		return LY_INTERNAL;
+		res = LY_INTERNAL;
+		goto out;
 	}
 	h->e = calloc(cells, sizeof(long long));
 	h->l = calloc(cells, sizeof(long long));
@@ -404,22 +429,10 @@ cat_hist_load(struct db *db, long long k, long from, long to,
 		res = LY_NOMEM;
 		goto out;
 	}
-	if ((r = db_exec(db, cat_stats_stmts[ST_MEMBERS_DAILY], NULL, 0)) !=
-	    DB_OK) {
-		res = ly_from_db(r);
-		goto out;
-	}
-	while ((r = db_next(db, &row)) == DB_ROW) {
-		dd = (long)row->col[0].i - h->first;
-		if ((j = cat_hist_district(h, row->col[1].s)) < 0 || dd < 0 ||
-		    dd >= h->ndays)
-			continue;
-		h->e[(size_t)dd * h->nd + (size_t)j] += row->col[2].i;
-		h->l[(size_t)dd * h->nd + (size_t)j] += row->col[3].i;
-	}
-	if (r != DB_DONE) {
-		res = ly_from_db(r);
-		goto out;
+	for (i = 0; i < nrows; i++) {
+		dd = rows[i].day - h->first;
+		h->e[(size_t)dd * h->nd + rows[i].j] += rows[i].e;
+		h->l[(size_t)dd * h->nd + rows[i].j] += rows[i].l;
 	}
 	for (dd = 0; dd < h->ndays; dd++) {
 		safe = 1;
@@ -440,6 +453,7 @@ cat_hist_load(struct db *db, long long k, long from, long to,
 	}
 	res = LY_OK;
 out:
+	free(rows);
 	free(fe);
 	free(fl);
 	return res;
@@ -721,76 +735,151 @@ cat_overview_free(struct cat_overview *o)
 	memset(o, 0, sizeof(*o));
 }
 
+/* A growable list of breakdown lines. */
+struct cat_lines {
+	struct cat_line	*l;
+	size_t		 n, cap;
+};
+
+/* Appends a zeroed line; NULL when out of memory or past
+ * LIM_STATS_ROWS (the breakdown is then cut, never overrun). */
+static struct cat_line *
+cat_lines_add(struct cat_lines *ls)
+{
+	struct cat_line *nl;
+
+	if (ls->n == LIM_STATS_ROWS)
+		return NULL;
+	if (ls->n == ls->cap) {
+		ls->cap = ls->cap ? ls->cap * 2 : 16;
+		if ((nl = realloc(ls->l, ls->cap * sizeof(*nl))) == NULL)
+			return NULL;
+		ls->l = nl;
+	}
+	memset(&ls->l[ls->n], 0, sizeof(ls->l[0]));
+	return &ls->l[ls->n++];
+}
+
+/* Suppresses the counts of a breakdown as one; a withheld count
+ * withholds its points, and without_points withholds them all. */
+static enum ly_res
+cat_lines_suppress(struct cat_lines *ls, long long k, int without_points)
+{
+	long long *v = calloc(ls->n + 1, sizeof(*v));
+	int *wh = calloc(ls->n + 1, sizeof(*wh));
+	size_t i;
+
+	if (v == NULL || wh == NULL) {
+		free(v);
+		free(wh);
+		return LY_NOMEM;
+	}
+	for (i = 0; i < ls->n; i++)
+		v[i] = ls->l[i].count.v;
+	(void)cat_stats_suppress(v, ls->n, k, wh);
+	for (i = 0; i < ls->n; i++) {
+		ls->l[i].count = cat_count_of(v[i], k, wh[i]);
+		ls->l[i].points = cat_count_of(ls->l[i].points.v, 0,
+		    without_points || ls->l[i].count.null);
+	}
+	free(v);
+	free(wh);
+	return LY_OK;
+}
+
 /*
- * Reads a breakdown (perks, rules or channels) into *lines: the query's
- * columns are ref, count, points, id, title (channels: id, count).
- * Suppresses it as one breakdown; a withheld count withholds its points.
+ * Points by kind, and the redemptions per perk and awards per rule, from
+ * one read of agg_points_total. Redeemed and closed points are reported
+ * as positive amounts (the ledger stores them negative).
  */
 static enum ly_res
-cat_lines_read(struct db *db, enum cat_stats_stmt st, int channels,
-    long long k, struct cat_line **lines, size_t *n)
+cat_points_read(struct db *db, long long k, struct cat_overview *o)
 {
-	struct cat_line *ls = NULL;
-	long long *v = NULL;
-	int *wh = NULL;
+	static const char *const kinds[4] = { "award", "redemption",
+	    "refund", "closure" };
+	struct cat_lines perks = { NULL, 0, 0 }, rules = { NULL, 0, 0 };
+	long long e[4] = { 0, 0, 0, 0 }, pts[4] = { 0, 0, 0, 0 }, v;
+	struct cat_line *l;
 	struct db_row *row;
 	enum db_res r;
 	enum ly_res res = LY_OK;
-	size_t i;
+	int i;
 
-	*lines = NULL;
-	*n = 0;
-	if ((ls = calloc(LIM_STATS_ROWS, sizeof(*ls))) == NULL) {
-		res = LY_NOMEM;
-		goto out;
+	if ((r = db_exec(db, cat_stats_stmts[ST_POINTS], NULL, 0)) != DB_OK)
+		return ly_from_db(r);
+	while ((r = db_next(db, &row)) == DB_ROW) {
+		for (i = 0; i < 4; i++)
+			if (strcmp(row->col[0].s, kinds[i]) == 0)
+				break;
+		if (i == 4)
+			continue;
+		v = row->col[3].i < 0 ? -row->col[3].i : row->col[3].i;
+		e[i] += row->col[2].i;
+		pts[i] += v;
+		if (i != 0 && i != 1)
+			continue;
+		if ((l = cat_lines_add(i == 0 ? &rules : &perks)) == NULL)
+			continue;
+		snprintf(l->id, sizeof(l->id), "%s", row->col[i == 0 ? 6 : 4].s ?
+		    row->col[i == 0 ? 6 : 4].s : "");
+		snprintf(l->title, sizeof(l->title), "%s",
+		    row->col[i == 0 ? 7 : 5].s ? row->col[i == 0 ? 7 : 5].s : "");
+		l->count.v = row->col[2].i;
+		l->points.v = v;
 	}
-	if ((r = db_exec(db, cat_stats_stmts[st], NULL, 0)) != DB_OK) {
+	if (r != DB_DONE) {
 		res = ly_from_db(r);
 		goto out;
 	}
-	while ((r = db_next(db, &row)) == DB_ROW && *n < LIM_STATS_ROWS) {
-		struct cat_line *l = &ls[(*n)++];
-		if (channels) {
+	if ((res = cat_lines_suppress(&perks, k, 0)) != LY_OK ||
+	    (res = cat_lines_suppress(&rules, k, 0)) != LY_OK)
+		goto out;
+	o->awarded = cat_count_of(pts[0], 0, e[0] > 0 && e[0] < k);
+	o->redeemed = cat_count_of(pts[1], 0, e[1] > 0 && e[1] < k);
+	o->refunded = cat_count_of(pts[2], 0, e[2] > 0 && e[2] < k);
+	o->closed = cat_count_of(pts[3], 0, e[3] > 0 && e[3] < k);
+	o->outstanding = cat_count_of(pts[0] + pts[2] - pts[1] - pts[3], 0,
+	    o->awarded.null || o->redeemed.null || o->refunded.null ||
+	    o->closed.null);
+	o->perks = perks.l;
+	o->nperks = perks.n;
+	o->rules = rules.l;
+	o->nrules = rules.n;
+	perks.l = rules.l = NULL;
+out:
+	free(perks.l);
+	free(rules.l);
+	return res;
+}
+
+/* Enrolments per channel, over all time. */
+static enum ly_res
+cat_channels_read(struct db *db, long long k, struct cat_overview *o)
+{
+	struct cat_lines ls = { NULL, 0, 0 };
+	struct cat_line *l;
+	struct db_row *row;
+	enum db_res r;
+	enum ly_res res;
+
+	if ((r = db_exec(db, cat_stats_stmts[ST_CHANNELS], NULL, 0)) != DB_OK)
+		return ly_from_db(r);
+	while ((r = db_next(db, &row)) == DB_ROW)
+		if ((l = cat_lines_add(&ls)) != NULL) {
 			snprintf(l->id, sizeof(l->id), "%s", row->col[0].s);
 			l->count.v = row->col[1].i;
-		} else {
-			snprintf(l->id, sizeof(l->id), "%s", row->col[3].null ?
-			    "" : row->col[3].s);
-			snprintf(l->title, sizeof(l->title), "%s",
-			    row->col[4].null ? "" : row->col[4].s);
-			l->count.v = row->col[1].i;
-			l->points.v = row->col[2].i;
 		}
-	}
-	if (r != DB_DONE && r != DB_ROW) {
+	if (r != DB_DONE)
 		res = ly_from_db(r);
-		goto out;
-	}
-	v = calloc(*n + 1, sizeof(*v));
-	wh = calloc(*n + 1, sizeof(*wh));
-	if (v == NULL || wh == NULL) {
-		res = LY_NOMEM;
-		goto out;
-	}
-	for (i = 0; i < *n; i++)
-		v[i] = ls[i].count.v;
-	(void)cat_stats_suppress(v, *n, k, wh);
-	for (i = 0; i < *n; i++) {
-		ls[i].count = cat_count_of(v[i], k, wh[i]);
-		ls[i].points.null = channels || ls[i].count.null;
-		if (ls[i].points.null)
-			ls[i].points.v = 0;
-	}
-out:
-	free(v);
-	free(wh);
+	else
+		res = cat_lines_suppress(&ls, k, 1);
 	if (res != LY_OK) {
-		free(ls);
-		ls = NULL;
-		*n = 0;
+		free(ls.l);
+		return res;
 	}
-	*lines = ls;
-	return res;
+	o->channels = ls.l;
+	o->nchannels = ls.n;
+	return LY_OK;
 }
 
 enum ly_res
@@ -801,10 +890,8 @@ cat_stats_overview(struct db *db, long long k, struct cat_overview *o)
 	enum db_res r;
 	enum ly_res res;
 	long today, anchor;
-	long long *vals = NULL, e[4] = { 0, 0, 0, 0 }, pts[4] = { 0, 0, 0, 0 };
-	int *wh = NULL, i;
-	static const char *const kinds[4] = { "award", "redemption",
-	    "refund", "closure" };
+	long long *vals = NULL;
+	int *wh = NULL;
 
 	memset(o, 0, sizeof(*o));
 	today = cat_today();
@@ -826,36 +913,8 @@ cat_stats_overview(struct db *db, long long k, struct cat_overview *o)
 	o->ndistricts = h.nd;
 	h.d = NULL;
 
-	if ((r = db_exec(db, cat_stats_stmts[ST_POINTS_KIND], NULL, 0)) !=
-	    DB_OK) {
-		res = ly_from_db(r);
-		goto out;
-	}
-	while ((r = db_next(db, &row)) == DB_ROW)
-		for (i = 0; i < 4; i++)
-			if (strcmp(row->col[0].s, kinds[i]) == 0) {
-				e[i] = row->col[1].i;
-				pts[i] = row->col[2].i < 0 ? -row->col[2].i :
-				    row->col[2].i;
-			}
-	if (r != DB_DONE) {
-		res = ly_from_db(r);
-		goto out;
-	}
-	o->awarded = cat_count_of(pts[0], 0, e[0] > 0 && e[0] < k);
-	o->redeemed = cat_count_of(pts[1], 0, e[1] > 0 && e[1] < k);
-	o->refunded = cat_count_of(pts[2], 0, e[2] > 0 && e[2] < k);
-	o->closed = cat_count_of(pts[3], 0, e[3] > 0 && e[3] < k);
-	o->outstanding = cat_count_of(pts[0] + pts[2] - pts[1] - pts[3], 0,
-	    o->awarded.null || o->redeemed.null || o->refunded.null ||
-	    o->closed.null);
-
-	if ((res = cat_lines_read(db, ST_POINTS_PERK, 0, k, &o->perks,
-	    &o->nperks)) != LY_OK ||
-	    (res = cat_lines_read(db, ST_POINTS_RULE, 0, k, &o->rules,
-	    &o->nrules)) != LY_OK ||
-	    (res = cat_lines_read(db, ST_CHANNELS, 1, k, &o->channels,
-	    &o->nchannels)) != LY_OK)
+	if ((res = cat_points_read(db, k, o)) != LY_OK ||
+	    (res = cat_channels_read(db, k, o)) != LY_OK)
 		goto out;
 
 	if ((r = db_one(db, cat_stats_stmts[ST_FUNNEL], NULL, 0, &row)) !=
