@@ -1,9 +1,12 @@
 /*
  * pc_stats.c: perkctl's statistics tools and the campaigns of the demo.
  *
- *   generate --members N --days D   load N synthetic members enrolled over
+ *   generate --members N --days D [--campaigns]
+ *                                   load N synthetic members enrolled over
  *                                   the last D days, about ten ledger
  *                                   entries each, and their aggregates
+ *                                   (--campaigns first creates the two
+ *                                   campaigns of the demo)
  *   stats rebuild                   recompute every aggregate from
  *                                   members and ledger, in one transaction
  *   stats verify                    check that the aggregates agree with
@@ -205,6 +208,8 @@ static const struct {
 	  "campaign_id, shard) u GROUP BY district, kind, ref_id, campaign_id, "
 	  "shard HAVING SUM(e) <> 0 OR SUM(p) <> 0) x", 0 },
 };
+
+static enum ly_res pc_campaigns_create(struct pc *, const char *, long);
 
 /* ---- small helpers ---- */
 
@@ -815,7 +820,7 @@ pc_gen_member(struct pc_gen *g, struct pc_rng *rng, uint64_t id,
 		end = *left_at - 1;
 	}
 	/* about one in seven never earns: the funnel narrows */
-	n = pc_unit(rng) < 0.15 ? 0 : 5 + pc_below(rng, 11);
+	n = pc_unit(rng) < 0.15 ? 0 : 6 + pc_below(rng, 13);
 	if (end <= *enrolled_at + 60)
 		n = 0;
 	for (i = 0; i < n; i++)
@@ -1127,7 +1132,7 @@ out:
 
 /* Loads the synthetic population; used by generate and by the demo. */
 static int
-pc_generate(struct pc *pc, long long members, long long days)
+pc_generate(struct pc *pc, long long members, long long days, int campaigns)
 {
 	struct pc_gen *g = NULL;
 	struct pc_rng rng;
@@ -1149,6 +1154,12 @@ pc_generate(struct pc *pc, long long members, long long days)
 		db_rollback(pc->db);
 		goto out;
 	}
+	if (campaigns && pc_campaigns_create(pc, NULL, (long)days) != LY_OK) {
+		fprintf(stderr, "perkctl: generate: cannot create the "
+		    "campaigns (do they exist already?)\n");
+		db_rollback(pc->db);
+		goto out;
+	}
 	if (pc_txn_end(pc, LY_OK, "generate") != 0 || pc_gen_load(pc, g) != 0 ||
 	    pc_gen_alloc(g) != 0 || pc_gen_rows(pc, g, &rng) != 0 ||
 	    pc_gen_aggregates(pc, g) != 0)
@@ -1166,7 +1177,7 @@ int
 pc_cmd_generate(struct pc *pc, int argc, char *argv[])
 {
 	unsigned long long members = 0, days = 0;
-	int i;
+	int i, campaigns = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--members") == 0 && i + 1 < argc) {
@@ -1176,16 +1187,20 @@ pc_cmd_generate(struct pc *pc, int argc, char *argv[])
 		} else if (strcmp(argv[i], "--days") == 0 && i + 1 < argc) {
 			if (ht_parse_uint(argv[++i], PC_GEN_DAYS_MAX, &days) != 0)
 				goto usage;
-		} else
+		} else if (strcmp(argv[i], "--campaigns") == 0)
+			campaigns = 1;
+		else
 			goto usage;
 	}
 	if (members == 0 || days == 0)
 		goto usage;
 	if (pc_open(pc) != 0)
 		return 1;
-	return pc_generate(pc, (long long)members, (long long)days) == 0 ? 0 : 1;
+	return pc_generate(pc, (long long)members, (long long)days,
+	    campaigns) == 0 ? 0 : 1;
 usage:
-	fprintf(stderr, "usage: perkctl generate --members N --days D\n"
+	fprintf(stderr, "usage: perkctl generate --members N --days D "
+	    "[--campaigns]\n"
 	    "  (N from 1 to %lld, D from 1 to %d)\n", PC_GEN_MEMBERS_MAX,
 	    PC_GEN_DAYS_MAX);
 	return 2;
@@ -1298,10 +1313,16 @@ pc_cmd_stats(struct pc *pc, int argc, char *argv[])
 
 /* ---- demo: two campaigns and a small population ---- */
 
-enum ly_res
-pc_stats_demo(struct pc *pc, struct pc_demo *demo)
+/*
+ * Two campaigns: a poster campaign at the library counter with an
+ * enrolment target, and a blood drive doubling the points of the first
+ * rule whose code mentions blood (or of `rule` if given; no bonus if
+ * neither exists). Their windows cover the last `days` days.
+ */
+static enum ly_res
+pc_campaigns_create(struct pc *pc, const char *rule, long days)
 {
-	char starts[32], ends[32], rule[LIM_CODE_MAX + 1] = "";
+	char starts[32], ends[32], brule[LIM_CODE_MAX + 1] = "";
 	struct cat_campaign c;
 	struct cat_campaign_in in;
 	struct db_row *row;
@@ -1309,9 +1330,8 @@ pc_stats_demo(struct pc *pc, struct pc_demo *demo)
 	enum ly_res res;
 	enum db_res r;
 
-	(void)demo;
 	memset(&in, 0, sizeof(in));
-	pc_fmt_time(now - 45 * 86400, starts);
+	pc_fmt_time(now - days * 86400, starts);
 	pc_fmt_time(now + 45 * 86400, ends);
 	in.name = "Library counter posters";
 	in.code = "library-poster";
@@ -1320,23 +1340,32 @@ pc_stats_demo(struct pc *pc, struct pc_demo *demo)
 	in.target = 500;
 	if ((res = cat_campaign_create(pc->db, &in, &c)) != LY_OK)
 		return res;
-	r = db_one(pc->db, pc_stats_stmts[DEMO_BLOOD_RULE], NULL, 0, &row);
-	if (r == DB_ROW)
-		snprintf(rule, sizeof(rule), "%s", row->col[0].s);
+	if (rule != NULL)
+		snprintf(brule, sizeof(brule), "%s", rule);
+	else if ((r = db_one(pc->db, pc_stats_stmts[DEMO_BLOOD_RULE], NULL, 0,
+	    &row)) == DB_ROW)
+		snprintf(brule, sizeof(brule), "%s", row->col[0].s);
 	else if (r != DB_NOTFOUND)
 		return ly_from_db(r);
 	memset(&in, 0, sizeof(in));
-	pc_fmt_time(now - 14 * 86400, starts);
+	pc_fmt_time(now - (days < 14 ? days : 14) * 86400, starts);
 	pc_fmt_time(now + 16 * 86400, ends);
 	in.name = "Blood drive: double points";
 	in.code = "blood-drive";
 	in.starts_at = starts;
 	in.ends_at = ends;
-	if (rule[0] != '\0') {
-		in.bonus_rule = rule;
+	if (brule[0] != '\0') {
+		in.bonus_rule = brule;
 		in.bonus_pct = 200;
 	}
 	return cat_campaign_create(pc->db, &in, &c);
+}
+
+enum ly_res
+pc_stats_demo(struct pc *pc, struct pc_demo *demo)
+{
+	(void)demo;
+	return pc_campaigns_create(pc, NULL, 45);
 }
 
 /*
@@ -1354,7 +1383,7 @@ pc_stats_demo_population(struct pc *pc, struct pc_demo *demo)
 	/* the demo step opened a transaction: generate commits its own */
 	if (pc_txn_end(pc, LY_OK, "demo population") != 0)
 		return LY_INTERNAL;
-	if (pc_generate(pc, PC_DEMO_MEMBERS, PC_DEMO_DAYS) != 0)
+	if (pc_generate(pc, PC_DEMO_MEMBERS, PC_DEMO_DAYS, 0) != 0)
 		return LY_INTERNAL;
 	/* hand the step runner the open transaction it expects */
 	return pc_begin(pc) == 0 ? LY_OK : LY_INTERNAL;

@@ -48,7 +48,7 @@ int	pc_org_with_key(struct pc *pc, const char *name, unsigned roles,
 #define PC_LOYALTY_COMMANDS
 #define PC_CATALOG_COMMANDS
 #define PC_STATS_COMMANDS \
-	{ "generate", "generate --members N --days D", pc_cmd_generate }, \
+	{ "generate", "generate --members N --days D [--campaigns]", pc_cmd_generate }, \
 	{ "stats", "stats rebuild|verify", pc_cmd_stats },
 #define PC_LOYALTY_DEMO
 #define PC_CATALOG_DEMO

@@ -2,6 +2,7 @@
 """fcgi_time.py: time GET requests against perkd's FastCGI socket directly.
 
 Usage: fcgi_time.py SOCKET KEY CALLS NAME PATH[?QUERY] [NAME PATH ...]
+       fcgi_time.py SOCKET KEY body PATH     (prints one answer's body)
 
 For each endpoint: one warm-up call, then CALLS timed calls, each on a new
 connection (as nginx makes them); prints "NAME median_ms p99_ms status"
@@ -65,6 +66,10 @@ def call(sock_path, key, path):
 
 
 def main():
+    if len(sys.argv) == 5 and sys.argv[3] == "body":
+        out = call(sys.argv[1], sys.argv[2], sys.argv[4])
+        sys.stdout.write(out.split(b"\r\n\r\n", 1)[-1].decode())
+        return
     if len(sys.argv) < 6 or (len(sys.argv) - 4) % 2:
         sys.exit(__doc__)
     sock_path, key, calls = sys.argv[1], sys.argv[2], int(sys.argv[3])
