@@ -194,6 +194,7 @@ ly_rule_update(struct db *db, const char *code, const struct ly_rule_in *in)
 	if ((r = db_one(db, ly_rule_stmts[RULE_LOCK], k, 1, &row)) != DB_ROW)
 		return r == DB_NOTFOUND ? LY_RULE_NOT_FOUND : ly_from_db(r);
 	rule_id = (uint64_t)row->col[0].i;
+	r = DB_OK;
 	ly_now(now);
 	struct db_val id = db_int((long long)rule_id), at = db_text(now);
 	if (in->has_title) {
