@@ -46,10 +46,15 @@ int	pc_org_with_key(struct pc *pc, const char *name, unsigned roles,
  * declares its functions here, so areas never edit each other's lines.
  */
 #define PC_LOYALTY_COMMANDS
-#define PC_CATALOG_COMMANDS
+/* catalogue (pc_catalog.c) */
+int		pc_cmd_sweep(struct pc *, int, char *[]);
+enum ly_res	pc_catalog_demo(struct pc *, struct pc_demo *);
+#define PC_CATALOG_COMMANDS \
+	{ "sweep", "sweep", pc_cmd_sweep },
 #define PC_STATS_COMMANDS
 #define PC_LOYALTY_DEMO
-#define PC_CATALOG_DEMO
+#define PC_CATALOG_DEMO \
+	{ "catalogue", pc_catalog_demo },
 #define PC_STATS_DEMO
 
 #endif /* PERKCTL_H */
