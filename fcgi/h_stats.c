@@ -43,24 +43,6 @@ static const struct ht_field ht_bonus_fields[] = {
 	{ "multiplier", HT_F_NUMBER, 1, 1, LIM_MULTIPLIER_MAX, 0 },
 };
 
-/* A campaign code is an enrolment channel: 1 to LIM_CODE_MAX of
- * [a-z0-9_.-], starting with a letter or a digit. */
-static int
-ht_channel_code_ok(const char *s)
-{
-	size_t i;
-
-	if (s[0] == '\0' || strlen(s) > LIM_CODE_MAX ||
-	    !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
-		return 0;
-	for (i = 0; s[i] != '\0'; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
-		    s[i] == '-' || s[i] == '.'))
-			return 0;
-	return 1;
-}
-
 struct ht_campaign_args {
 	struct cat_campaign_in	 in;
 	char			 starts_at[32], ends_at[32];
@@ -97,7 +79,7 @@ ht_campaign_read(struct ht_req *r, struct ht_campaign_args *a)
 		in->name = ht_jstr(j, "name");
 	if ((in->has_code = ht_jhas(j, "code"))) {
 		in->code = ht_jstr(j, "code");
-		if (!ht_channel_code_ok(in->code))
+		if (!ly_code_valid(in->code))
 			return ht_campaign_invalid(r, "code", "a code is 1 to 64 "
 			    "of a-z 0-9 _ . - starting with a letter or digit");
 	}

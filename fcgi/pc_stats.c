@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -54,6 +55,9 @@ enum pc_stats_stmt {
 	GEN_PARTNER,
 	GEN_ADD_PARTNER,
 	GEN_ADD_PERK,
+	GEN_ISSUER,
+	GEN_ADD_ISSUER,
+	GEN_MAX_AWARD,
 	RB_CLEAR_ENROLL,
 	RB_CLEAR_FUNNEL,
 	RB_CLEAR_POINTS,
@@ -92,6 +96,11 @@ static const char *const pc_stats_stmts[PC_STATS_STMT__MAX] = {
 	    "LIMIT 1",
 	[GEN_ADD_PARTNER] = "INSERT INTO orgs (public_id, name, is_partner, "
 	    "created_at) VALUES (?, 'Generated Partner', 1, UTC_TIMESTAMP(6))",
+	[GEN_ISSUER] = "SELECT id FROM orgs WHERE is_issuer = 1 ORDER BY id "
+	    "LIMIT 1",
+	[GEN_ADD_ISSUER] = "INSERT INTO orgs (public_id, name, is_issuer, "
+	    "created_at) VALUES (?, 'Generated Issuer', 1, UTC_TIMESTAMP(6))",
+	[GEN_MAX_AWARD] = "SELECT COALESCE(MAX(id), 0) FROM awards",
 	[GEN_ADD_PERK] = "INSERT INTO perks (public_id, partner_id, title, kind, "
 	    "cost_points, created_at, updated_at) VALUES (?, ?, ?, 'voucher', ?, "
 	    "UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
@@ -416,7 +425,8 @@ pc_progress_show(struct pc_progress *p, unsigned long long done,
 	int width = 30, fill, i;
 	char bar[32];
 
-	if (!final && now - p->last < 0.25)
+	/* a bar only on a terminal; logs get the final line */
+	if (!final && (now - p->last < 0.25 || !isatty(2)))
 		return;
 	p->last = now;
 	fill = p->total ? (int)((double)done * width / (double)p->total) : width;
@@ -464,6 +474,7 @@ struct pc_gen {
 	char		 channels[PC_GEN_CHANNELS][LIM_CODE_MAX + 1];
 	time_t		*midnight;	/* [days + 2]: local midnights */
 	time_t		 now;
+	uint64_t	 issuer;	/* the org the awards come from */
 	/* aggregates: [day][district][channel][shard] and
 	 * [day][district][ref][shard] */
 	size_t		 nref;
@@ -583,6 +594,15 @@ pc_gen_reference(struct pc *pc)
 		}
 	} else if (r != DB_ROW)
 		return -1;
+	if ((r = db_one(pc->db, pc_stats_stmts[GEN_ISSUER], NULL, 0, &row)) ==
+	    DB_NOTFOUND) {
+		ly_id_random(pid, sizeof(pid), "org_");
+		struct db_val p[] = { db_text(pid) };
+		if (db_exec(pc->db, pc_stats_stmts[GEN_ADD_ISSUER], p, 1) !=
+		    DB_OK)
+			return -1;
+	} else if (r != DB_ROW)
+		return -1;
 	if ((r = db_one(pc->db, pc_stats_stmts[GEN_PERKS], NULL, 0, &row)) !=
 	    DB_NOTFOUND)
 		return r == DB_ROW ? 0 : -1;
@@ -619,6 +639,9 @@ pc_gen_load(struct pc *pc, struct pc_gen *g)
 	double sum = 0;
 	size_t i, nc = 0;
 
+	if (db_one(pc->db, pc_stats_stmts[GEN_ISSUER], NULL, 0, &row) != DB_ROW)
+		return -1;
+	g->issuer = (uint64_t)row->col[0].i;
 	if ((r = db_exec(pc->db, pc_stats_stmts[GEN_DISTRICTS], NULL, 0)) !=
 	    DB_OK)
 		return -1;
@@ -757,7 +780,8 @@ struct pc_gen_entry {
 	time_t		 at;
 	enum ly_kind	 kind;
 	long long	 points, balance;
-	uint64_t	 rule_id, perk_id;
+	uint64_t	 rule_id, perk_id, campaign_id;
+	long long	 base;		/* rule points x bonus (awards) */
 	size_t		 ref;
 };
 
@@ -779,8 +803,9 @@ pc_gen_award(const struct pc_gen *g, struct pc_rng *rng,
 			bi = b + 1;
 		}
 	x->kind = LY_AWARD;
-	x->points = g->rules[rl].points * best / 100;
+	x->points = x->base = g->rules[rl].points * best / 100;
 	x->rule_id = g->rules[rl].id;
+	x->campaign_id = bi ? g->bonus[bi - 1].id : 0;
 	x->ref = pc_ref_award(g, rl, bi);
 }
 
@@ -902,7 +927,10 @@ static const char pc_members_head[] = "INSERT INTO members (id, subject_hash, "
     "status, district, channel, enrolled_at, left_at, balance, "
     "lifetime_points, first_earned_at, first_redeemed_at)";
 static const char pc_ledger_head[] = "INSERT INTO ledger (member_id, at, kind, "
-    "points, balance_after, rule_id, perk_id)";
+    "points, balance_after, rule_id, perk_id, award_id)";
+static const char pc_awards_head[] = "INSERT INTO awards (id, issuer_id, "
+    "external_ref, member_id, rule_id, base_points, points, campaign_id, day, "
+    "occurred_at, created_at)";
 
 /* Binds a time, or NULL for 0. */
 static void
@@ -922,8 +950,10 @@ pc_bulk_time(struct pc_bulk *b, size_t col, time_t t)
 static int
 pc_gen_rows(struct pc *pc, struct pc_gen *g, struct pc_rng *rng)
 {
-	struct pc_bulk bm, bl;
+	struct pc_bulk bm, bl, ba;
 	struct pc_gen_entry e[PC_ENTRIES_MAX];
+	char ref[32], day[11];
+	uint64_t award;
 	struct pc_progress pg = { "members", 0, 0, 0 };
 	unsigned char hash[32 * PC_BULK_ROWS];
 	struct db_row *row;
@@ -935,12 +965,17 @@ pc_gen_rows(struct pc *pc, struct pc_gen *g, struct pc_rng *rng)
 	int rc = -1;
 
 	if (pc_bulk_init(&bm, pc_members_head, "", 11) != 0 ||
-	    pc_bulk_init(&bl, pc_ledger_head, "", 7) != 0)
+	    pc_bulk_init(&bl, pc_ledger_head, "", 8) != 0 ||
+	    pc_bulk_init(&ba, pc_awards_head, "", 11) != 0)
 		goto out;
 	if (db_one(pc->db, pc_stats_stmts[GEN_MAX_MEMBER], NULL, 0, &row) !=
 	    DB_ROW)
 		goto out;
 	base = (uint64_t)row->col[0].i + 1;
+	if (db_one(pc->db, pc_stats_stmts[GEN_MAX_AWARD], NULL, 0, &row) !=
+	    DB_ROW)
+		goto out;
+	award = (uint64_t)row->col[0].i;
 	pg.start = pc_clock();
 	pg.total = (unsigned long long)g->members;
 	if (pc_begin(pc) != 0)
@@ -974,6 +1009,34 @@ pc_gen_rows(struct pc *pc, struct pc_gen *g, struct pc_rng *rng)
 		if (pc_bulk_row(pc, &bm) != DB_OK)
 			goto out;
 		for (k = 0; k < n; k++) {
+			if (e[k].kind == LY_AWARD) {
+				/* the award an issuer would have reported;
+				 * fixed-width refs keep the unique index
+				 * appending in order */
+				award++;
+				snprintf(ref, sizeof(ref), "gen-%012llu-%02zu",
+				    (unsigned long long)id, k);
+				ly_day(e[k].at, day);
+				*pc_bulk_slot(&ba, 0) = db_int((long long)award);
+				*pc_bulk_slot(&ba, 1) = db_int((long long)
+				    g->issuer);
+				pc_bulk_str(&ba, 2, ref);
+				*pc_bulk_slot(&ba, 3) = db_int((long long)id);
+				*pc_bulk_slot(&ba, 4) = db_int((long long)
+				    e[k].rule_id);
+				*pc_bulk_slot(&ba, 5) = db_int(e[k].base);
+				*pc_bulk_slot(&ba, 6) = db_int(e[k].points);
+				*pc_bulk_slot(&ba, 7) = e[k].campaign_id ?
+				    db_int((long long)e[k].campaign_id) :
+				    db_null();
+				pc_bulk_str(&ba, 8, day);
+				pc_bulk_time(&ba, 9, e[k].at);
+				pc_bulk_time(&ba, 10, e[k].at);
+				if (pc_bulk_row(pc, &ba) != DB_OK)
+					goto out;
+			}
+			*pc_bulk_slot(&bl, 7) = e[k].kind == LY_AWARD ?
+			    db_int((long long)award) : db_null();
 			*pc_bulk_slot(&bl, 0) = db_int((long long)id);
 			pc_bulk_time(&bl, 1, e[k].at);
 			*pc_bulk_slot(&bl, 2) = db_text(ly_kind_str(e[k].kind));
@@ -989,6 +1052,7 @@ pc_gen_rows(struct pc *pc, struct pc_gen *g, struct pc_rng *rng)
 		if ((i + 1) % PC_COMMIT_MEMBERS == 0) {
 			/* a ledger row must not commit before its member */
 			if (pc_bulk_flush(pc, &bm) != DB_OK ||
+			    pc_bulk_flush(pc, &ba) != DB_OK ||
 			    pc_bulk_flush(pc, &bl) != DB_OK ||
 			    pc_txn_end(pc, LY_OK, "generate") != 0 ||
 			    pc_begin(pc) != 0)
@@ -997,7 +1061,8 @@ pc_gen_rows(struct pc *pc, struct pc_gen *g, struct pc_rng *rng)
 		pc_progress_show(&pg, (unsigned long long)i + 1, bl.inserted +
 		    bl.rows, "ledger entries", 0);
 	}
-	if (pc_bulk_flush(pc, &bm) != DB_OK || pc_bulk_flush(pc, &bl) != DB_OK ||
+	if (pc_bulk_flush(pc, &bm) != DB_OK || pc_bulk_flush(pc, &ba) != DB_OK ||
+	    pc_bulk_flush(pc, &bl) != DB_OK ||
 	    pc_txn_end(pc, LY_OK, "generate") != 0)
 		goto out;
 	pc_progress_show(&pg, (unsigned long long)g->members, bl.inserted,
@@ -1008,6 +1073,7 @@ out:
 		db_rollback(pc->db);
 	pc_bulk_done(&bm);
 	pc_bulk_done(&bl);
+	pc_bulk_done(&ba);
 	return rc;
 }
 
