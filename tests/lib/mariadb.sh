@@ -110,8 +110,8 @@ mdb_install() {
 # first, 1 if it does not answer within 30 s (crash recovery after kill -9
 # takes a while on a loaded machine).
 mdb_wait() {
-	local dir=$1 pid=$2 quiet=${3:-} i
-	for i in $(seq 1 300); do
+	local dir=$1 pid=$2 quiet=${3:-}
+	for _ in $(seq 1 300); do
 		if [ -S "$dir/mysqld.sock" ] && mdb_client "$dir" -e 'SELECT 1' >/dev/null 2>&1; then
 			return 0
 		fi
@@ -174,13 +174,13 @@ mdb_start() {
 # mdb_stop DIR: stop the server of DIR (SIGTERM: a clean shutdown) and wait
 # until it is gone; SIGKILL after 60 s. Not running is not an error.
 mdb_stop() {
-	local dir=$1 pid i
+	local dir=$1 pid
 	pid=$(mdb_pid "$dir") || {
 		rm -f "$dir/mysqld.pid"
 		return 0
 	}
 	kill -TERM "$pid" 2>/dev/null
-	for i in $(seq 1 600); do
+	for _ in $(seq 1 600); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
