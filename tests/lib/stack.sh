@@ -375,6 +375,11 @@ cmd=${1:-}
 	exit 2
 }
 shift
+if [ "$cmd" != start ] && [ ! -d "$1" ]; then
+	echo "nothing in $1: not running"
+	[ "$cmd" = stop ]
+	exit
+fi
 mkdir -p "$1"
 state=$(cd "$1" && pwd)
 conf=$state/perkd.conf
