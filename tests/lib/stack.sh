@@ -36,7 +36,7 @@ set -euo pipefail
 
 lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$lib/../.." && pwd)
-build=${PERKD_BUILD_DIR:-$repo}
+build=$(cd "${PERKD_BUILD_DIR:-$repo}" && pwd)
 # shellcheck source=tests/lib/mariadb.sh
 . "$lib/mariadb.sh"
 
