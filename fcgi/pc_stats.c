@@ -41,7 +41,6 @@
 #define PC_GEN_CHANNELS		6
 #define PC_GEN_REFS_MAX		4096	/* rules x campaigns + 2 x perks + 1 */
 #define PC_GEN_CELLS_MAX	(64LL * 1024 * 1024)
-#define PC_REBUILD_CHUNKS	40
 
 enum pc_stats_stmt {
 	GEN_MAX_MEMBER,
@@ -1293,20 +1292,31 @@ usage:
 
 /* ---- stats rebuild, stats verify ---- */
 
+/*
+ * One statement per aggregate, each grouping its whole source: every
+ * aggregate row is then written once (and its roll-up once, by the
+ * trigger). Chunking by member ids would rewrite each row once per chunk,
+ * since a chunk's members share days and districts.
+ */
 static int
 pc_stats_rebuild(struct pc *pc)
 {
 	static const enum pc_stats_stmt clear[] = { RB_CLEAR_ENROLL,
 	    RB_CLEAR_FUNNEL, RB_CLEAR_POINTS, RB_CLEAR_MEMBERS_DAILY,
 	    RB_CLEAR_CHANNEL, RB_CLEAR_FUNNEL_TOTAL, RB_CLEAR_POINTS_TOTAL };
-	static const enum pc_stats_stmt fill[] = { RB_ENROLLED, RB_LEFT,
-	    RB_FUNNEL, RB_POINTS };
-	struct pc_progress pg = { "rebuild", 0, 0, 0 };
+	static const struct { enum pc_stats_stmt st; const char *what; }
+	    fill[] = {
+		{ RB_ENROLLED, "enrolments (members)" },
+		{ RB_LEFT, "departures (members)" },
+		{ RB_FUNNEL, "funnel (members)" },
+		{ RB_POINTS, "points (ledger, awards)" },
+	};
 	struct db_row *row;
 	char tz[8];
-	long long maxid, step, lo, c;
+	long long maxid;
 	size_t i;
 	enum db_res r;
+	double t0 = pc_clock(), t;
 
 	pc_tz_offset(tz);
 	if (pc_begin(pc) != 0)
@@ -1319,30 +1329,29 @@ pc_stats_rebuild(struct pc *pc)
 		if ((r = db_exec(pc->db, pc_stats_stmts[clear[i]], NULL, 0)) !=
 		    DB_OK)
 			goto fail;
-	fprintf(stderr, "rebuild: aggregates cleared; recomputing from %lld "
-	    "member ids (time zone offset %s)\n", maxid, tz);
-	step = maxid / PC_REBUILD_CHUNKS + 1;
-	pg.start = pc_clock();
-	pg.total = (unsigned long long)(PC_REBUILD_CHUNKS *
-	    (long long)(sizeof(fill) / sizeof(fill[0])));
-	for (i = 0, c = 0; i < sizeof(fill) / sizeof(fill[0]); i++)
-		for (lo = 1; lo <= maxid || (lo == 1 && maxid == 0);
-		    lo += step, c++) {
-			struct db_val p[] = { db_text(tz), db_int(lo),
-			    db_int(lo + step) };
-			if ((r = db_exec(pc->db, pc_stats_stmts[fill[i]], p,
-			    3)) != DB_OK)
-				goto fail;
-			pc_progress_show(&pg, (unsigned long long)c, 0, NULL, 0);
-		}
-	pc_progress_show(&pg, pg.total, 0, NULL, 1);
+	fprintf(stderr, "rebuild [0/%zu] aggregates cleared (%.1f s); time "
+	    "zone offset %s\n", sizeof(fill) / sizeof(fill[0]),
+	    pc_clock() - t0, tz);
+	for (i = 0; i < sizeof(fill) / sizeof(fill[0]); i++) {
+		struct db_val p[] = { db_text(tz), db_int(1),
+		    db_int(maxid + 1) };
+		t = pc_clock();
+		if ((r = db_exec(pc->db, pc_stats_stmts[fill[i].st], p, 3)) !=
+		    DB_OK)
+			goto fail;
+		fprintf(stderr, "rebuild [%zu/%zu] %s: %llu rows (%.1f s)\n",
+		    i + 1, sizeof(fill) / sizeof(fill[0]), fill[i].what,
+		    db_affected(pc->db), pc_clock() - t);
+	}
+	t = pc_clock();
 	if (pc_txn_end(pc, LY_OK, "stats rebuild") != 0)
 		return -1;
-	fprintf(stderr, "rebuild: done. Departed members' history counts "
-	    "under district \"\": opt-out erased their district.\n");
+	fprintf(stderr, "rebuild: committed (%.1f s), %.1f s in all. "
+	    "Departed members count under district \"\": opt-out erased "
+	    "their district.\n", pc_clock() - t, pc_clock() - t0);
 	return 0;
 fail:
-	fprintf(stderr, "\nperkctl: stats rebuild: %s: %s\n", db_res_str(r),
+	fprintf(stderr, "perkctl: stats rebuild: %s: %s\n", db_res_str(r),
 	    db_error(pc->db));
 	db_rollback(pc->db);
 	return -1;
