@@ -341,6 +341,18 @@ out:
 
 /* ---- residents: redemptions ---- */
 
+/* The calling resident's member id: LY_OK or LY_NOT_ENROLLED. */
+static enum ly_res
+ht_member_id(struct ht_req *r, uint64_t *id)
+{
+	struct ly_member m;
+	enum ly_res res;
+
+	if ((res = ly_member_find(r->db, r->subject_hash, 0, &m)) == LY_OK)
+		*id = m.id;
+	return res;
+}
+
 static const struct ht_field ht_perk_id_fields[] = {
 	{ "perk_id", HT_F_STRING, 1, 1, LIM_PUBLIC_ID_MAX, 0 },
 };
@@ -353,7 +365,7 @@ ht_redeem_work(struct ht_req *r, void *arg)
 	enum ly_res res;
 
 	(void)arg;
-	if ((res = cat_member_find(r->db, r->subject_hash, &member)) != LY_OK)
+	if ((res = ht_member_id(r, &member)) != LY_OK)
 		return res;
 	if ((res = cat_redeem(r->db, r->ctx, member,
 	    ht_jstr(r->json, "perk_id"), &d)) != LY_OK)
@@ -381,7 +393,7 @@ ht_member_swept(struct ht_req *r, uint64_t *member)
 	enum ly_res res;
 	size_t n;
 
-	if ((res = cat_member_find(r->db, r->subject_hash, member)) != LY_OK ||
+	if ((res = ht_member_id(r, member)) != LY_OK ||
 	    (res = cat_sweep_vouchers(r->db, CAT_SWEEP_MEMBER, *member, NULL,
 	    &n)) != LY_OK) {
 		ht_reply_result(r, res, NULL);
@@ -428,7 +440,7 @@ ht_cancel_work(struct ht_req *r, void *arg)
 	enum ly_res res;
 
 	(void)arg;
-	if ((res = cat_member_find(r->db, r->subject_hash, &member)) != LY_OK ||
+	if ((res = ht_member_id(r, &member)) != LY_OK ||
 	    (res = cat_redemption_cancel(r->db, r->ctx, member, r->params[0],
 	    &d)) != LY_OK)
 		return res;
@@ -497,7 +509,7 @@ ht_pass_work(struct ht_req *r, void *arg)
 	cJSON *j;
 
 	(void)arg;
-	if ((res = cat_member_find(r->db, r->subject_hash, &member)) != LY_OK ||
+	if ((res = ht_member_id(r, &member)) != LY_OK ||
 	    (res = cat_pass_issue(r->db, r->ctx, member,
 	    ht_jstr(r->json, "perk_id"), pass, sizeof(pass), exp)) != LY_OK)
 		return res;

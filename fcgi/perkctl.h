@@ -45,14 +45,23 @@ int	pc_org_with_key(struct pc *pc, const char *name, unsigned roles,
  * its own macros (rows of struct pc_cmd / struct pc_demo_step) and
  * declares its functions here, so areas never edit each other's lines.
  */
-#define PC_LOYALTY_COMMANDS
+/* loyalty (pc_loyalty.c) */
+int		pc_cmd_verify(struct pc *, int, char *[]);
+enum ly_res	pc_demo_districts(struct pc *, struct pc_demo *);
+enum ly_res	pc_demo_rules(struct pc *, struct pc_demo *);
+enum ly_res	pc_demo_tiers(struct pc *, struct pc_demo *);
+#define PC_LOYALTY_COMMANDS \
+	{ "verify", "verify", pc_cmd_verify },
 /* catalogue (pc_catalog.c) */
 int		pc_cmd_sweep(struct pc *, int, char *[]);
 enum ly_res	pc_catalog_demo(struct pc *, struct pc_demo *);
 #define PC_CATALOG_COMMANDS \
 	{ "sweep", "sweep", pc_cmd_sweep },
 #define PC_STATS_COMMANDS
-#define PC_LOYALTY_DEMO
+#define PC_LOYALTY_DEMO \
+	{ "districts", pc_demo_districts }, \
+	{ "rules", pc_demo_rules }, \
+	{ "tiers", pc_demo_tiers },
 #define PC_CATALOG_DEMO \
 	{ "catalogue", pc_catalog_demo },
 #define PC_STATS_DEMO

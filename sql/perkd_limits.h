@@ -37,6 +37,15 @@
 #define LIM_BATCH_MAX         1000         /* contract: up to 1000 awards per batch */
 #define LIM_POINTS_MAX        1000000      /* one rule never awards more; keeps sums far from overflow */
 #define LIM_MULTIPLIER_MAX    10           /* a campaign bonus at most multiplies by 10 */
+#define LIM_ISSUERS_MAX       1000         /* issuers named in a rule or a member's sources */
+#define LIM_DAILY_CAP_MAX     1000000      /* a cap above LIM_POINTS_MAX would never cut */
+
+/* Members and tiers */
+#define LIM_TIERS_MAX         32           /* a ladder people can read; 4-6 in practice */
+#define LIM_CONSENT_VERSION_MAX 64         /* "2026-01": a version label, not the text */
+#define LIM_POPULATION_MAX    2147483647LL /* INT range: larger than any city */
+#define LIM_STAR_POINTS_MAX   1000000      /* a star never costs more than one rule's max */
+#define LIM_STARS_PER_FLAG_MAX 1000
 
 /* Database */
 #define LIM_DB_RETRIES        5            /* deadlock / lock-wait retries before 503 */
