@@ -305,6 +305,8 @@ char	*cat_qr_svg(const char *text, size_t *len);
 
 /* ---- time helpers (cat_perks.c) ---- */
 
+/* Copies a fetched text column (NULL -> ""), truncating to dstsz. */
+void	cat_copy(char *dst, size_t dstsz, const struct db_col *c);
 /* A UTC time_t as SQL DATETIME(6) text. */
 void	cat_time_sql(time_t t, char out[32]);
 

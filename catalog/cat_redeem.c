@@ -103,12 +103,6 @@ static const char *const cat_red_stmts[RED_STMT__MAX] = {
 	    "UTC_TIMESTAMP(6) LIMIT ?",
 };
 
-static void
-cat_copy(char *dst, size_t dstsz, const struct db_col *c)
-{
-	snprintf(dst, dstsz, "%s", c->null || c->s == NULL ? "" : c->s);
-}
-
 /* ---- members ---- */
 
 enum ly_res
