@@ -357,32 +357,75 @@ static const struct ht_field ht_perk_id_fields[] = {
 	{ "perk_id", HT_F_STRING, 1, 1, LIM_PUBLIC_ID_MAX, 0 },
 };
 
+/*
+ * The voucher code is not in the answer that ht_txn stores with an
+ * Idempotency-Key: that record is plain text for 48 hours, and a code is
+ * kept only as a hash and a seal. It is added to the reply afterwards,
+ * from the fresh redemption or, on a replay, unsealed again while the
+ * voucher is still issued.
+ */
+struct ht_redeem_args {
+	char	 code[CAT_CODE_SZ];
+};
+
 static enum ly_res
 ht_redeem_work(struct ht_req *r, void *arg)
 {
+	struct ht_redeem_args *a = arg;
 	struct cat_redemption d;
 	uint64_t member;
 	enum ly_res res;
 
-	(void)arg;
 	if ((res = ht_member_id(r, &member)) != LY_OK)
 		return res;
 	if ((res = cat_redeem(r->db, r->ctx, member,
 	    ht_jstr(r->json, "perk_id"), &d)) != LY_OK)
 		return res;
+	memcpy(a->code, d.code, sizeof(a->code));
+	d.code[0] = '\0';
 	ht_reply_json(r, 201, ht_redemption_json(&d));
 	sodium_memzero(d.code, sizeof(d.code));
 	return LY_OK;
 }
 
+/* Adds voucher_code to a 201 answer (fresh or replayed). */
+static void
+ht_redeem_add_code(struct ht_req *r, struct ht_redeem_args *a)
+{
+	struct cat_redemption d;
+	const cJSON *id;
+	uint64_t member;
+	cJSON *j;
+
+	if ((j = cJSON_ParseWithLength(r->out, r->outlen)) == NULL)
+		return;
+	id = cJSON_GetObjectItemCaseSensitive(j, "id");
+	if (r->replayed && cJSON_IsString(id) &&
+	    ht_member_id(r, &member) == LY_OK &&
+	    cat_redemption_get(r->db, r->ctx, member, id->valuestring,
+	    &d) == LY_OK)
+		memcpy(a->code, d.code, sizeof(a->code));
+	if (a->code[0] != '\0')
+		cJSON_AddStringToObject(j, "voucher_code", a->code);
+	ht_reply_json(r, 201, j);
+	sodium_memzero(a->code, sizeof(a->code));
+	sodium_memzero(d.code, sizeof(d.code));
+}
+
 void
 ht_h_redemptions_create(struct ht_req *r)
 {
+	struct ht_redeem_args a;
+
+	memset(&a, 0, sizeof(a));
 	if (ht_body(r, ht_perk_id_fields, 1) != 0)
 		return;
-	ht_txn(r, ht_redeem_work, NULL);
-	if (r->status == 201 && !r->replayed)
+	ht_txn(r, ht_redeem_work, &a);
+	if (r->status != 201)
+		return;
+	if (!r->replayed)
 		ht_metrics_add(HT_C_REDEMPTIONS, 1);
+	ht_redeem_add_code(r, &a);
 }
 
 /* Finds the calling member and ends their vouchers that are past due;

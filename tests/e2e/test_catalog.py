@@ -85,8 +85,10 @@ def sql(statement):
             k, _, v = line.partition("=")
             if k.strip() == "db_name":
                 db = v.strip()
-    subprocess.run(["mysql", "-S", ENV["PERKD_DB_SOCKET"], "-uroot", db,
-                    "-e", statement], check=True, timeout=30)
+    out = subprocess.run(["mysql", "-S", ENV["PERKD_DB_SOCKET"], "-uroot",
+                          "-N", "-B", db, "-e", statement], check=True,
+                         capture_output=True, text=True, timeout=30)
+    return out.stdout
 
 
 def race(fns):
@@ -404,6 +406,12 @@ class Catalog(unittest.TestCase):
         self.assertEqual(a, b)
         self.assertEqual(h2.get("Idempotent-Replayed"), "true")
         self.assertEqual(self.balance(tok), 7)
+        self.assertIn("voucher_code", b)
+        # the stored answer never holds the code in clear
+        stored = sql("SELECT body FROM idempotency WHERE idem_key = '%s'"
+                     % key["Idempotency-Key"])
+        self.assertIn(a["id"], stored)
+        self.assertNotIn(a["voucher_code"], stored)
 
     def test_access_log_names_org_for_check_and_use(self):
         p = self.perk(cost_points=5)
