@@ -257,6 +257,17 @@ class Catalog(unittest.TestCase):
         self.assertEqual(self.balance(tok), 3)
         st, _, lst = call("GET", "/v1/me/redemptions?limit=100", tok)
         self.assertEqual(len(lst["items"]), 11)
+        # paged, newest first, every voucher exactly once
+        seen, cursor = [], None
+        while True:
+            q = "?limit=4" + ("&cursor=" + cursor if cursor else "")
+            st, _, page = call("GET", "/v1/me/redemptions" + q, tok)
+            self.assertEqual(st, 200, page)
+            seen += [x["id"] for x in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        self.assertEqual(seen, [x["id"] for x in lst["items"]])
         self.verify()
 
     def test_race_two_partners_one_voucher_and_one_partner_twice(self):
