@@ -346,5 +346,21 @@ void	ht_h_admin_districts_list(struct ht_req *);
 void	ht_h_district_put(struct ht_req *);
 void	ht_h_awards_create(struct ht_req *);
 void	ht_h_awards_batch(struct ht_req *);
+/* catalogue (h_catalog.c, h_partner.c) */
+/* Adds an SQL DATETIME text as RFC 3339 ("" or NULL -> null). */
+void	ht_jadd_sqltime(cJSON *obj, const char *name, const char *sql);
+void	ht_h_perks_list(struct ht_req *);
+void	ht_h_perks_create(struct ht_req *);
+void	ht_h_perks_update(struct ht_req *);
+void	ht_h_pass_key(struct ht_req *);
+void	ht_h_redemptions_create(struct ht_req *);
+void	ht_h_redemptions_list(struct ht_req *);
+void	ht_h_redemptions_cancel(struct ht_req *);
+void	ht_h_redemption_qr(struct ht_req *);
+void	ht_h_passes_create(struct ht_req *);
+void	ht_h_pass_qr(struct ht_req *);
+void	ht_h_vouchers_check(struct ht_req *);
+void	ht_h_vouchers_use(struct ht_req *);
+void	ht_h_passes_check(struct ht_req *);
 
 #endif /* HT_H */

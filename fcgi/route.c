@@ -53,6 +53,19 @@ const struct ht_route ht_routes[] = {
 	{ "GET",    "/v1/admin/districts",           MAN, ht_h_admin_districts_list, 0 },
 	{ "PUT",    "/v1/admin/districts/{id}",      MAN, ht_h_district_put, 0 },
 	/* catalogue: perks, redemptions, vouchers, passes */
+	{ "GET",    "/v1/perks",                     PUB, ht_h_perks_list, 0 },
+	{ "GET",    "/v1/keys/passes",               PUB, ht_h_pass_key, 0 },
+	{ "POST",   "/v1/admin/perks",               MAN, ht_h_perks_create, 1 },
+	{ "PATCH",  "/v1/admin/perks/{id}",          MAN, ht_h_perks_update, 0 },
+	{ "POST",   "/v1/me/redemptions",            RES, ht_h_redemptions_create, 1 },
+	{ "GET",    "/v1/me/redemptions",            RES, ht_h_redemptions_list, 0 },
+	{ "DELETE", "/v1/me/redemptions/{id}",       RES, ht_h_redemptions_cancel, 0 },
+	{ "GET",    "/v1/me/redemptions/{id}/qr.svg", RES, ht_h_redemption_qr, 0 },
+	{ "POST",   "/v1/me/passes",                 RES, ht_h_passes_create, 1 },
+	{ "GET",    "/v1/me/passes/qr.svg",          RES, ht_h_pass_qr, 0 },
+	{ "POST",   "/v1/vouchers/check",            PAR, ht_h_vouchers_check, 0 },
+	{ "POST",   "/v1/vouchers/use",              PAR, ht_h_vouchers_use, 0 },
+	{ "POST",   "/v1/passes/check",              PAR, ht_h_passes_check, 0 },
 	/* campaigns and stats */
 };
 

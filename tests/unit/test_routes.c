@@ -24,7 +24,8 @@
 
 /* Handlers that may debit a balance (checked by tests/check-debits.py). */
 static const ht_handler ht_may_debit[] = {
-	ht_h_me_delete,
+	ht_h_me_delete,			/* DELETE /v1/me: closure */
+	ht_h_redemptions_create,	/* POST /v1/me/redemptions */
 	/* MAY_DEBIT_END: check-debits.py reads the names above this line */
 };
 
