@@ -483,7 +483,7 @@ class Catalog(unittest.TestCase):
         _, _, v = self.redeem(tok, p["id"])
         st, h, svg = call("GET", "/v1/me/redemptions/%s/qr.svg" % v["id"], tok)
         self.assertEqual(st, 200)
-        self.assertEqual(h["Content-Type"], "image/svg+xml")
+        self.assertTrue(h["Content-Type"].startswith("image/svg+xml"))
         self.assertEqual(self.qr_decode(svg), v["voucher_code"])
         call("POST", "/v1/vouchers/use", self.partner,
              {"code": v["voucher_code"]})
