@@ -207,8 +207,8 @@ ht_verr(struct ht_req *r, const char *field, const char *msg)
 	ht_reply_verr(r, &err);
 }
 
-/* Reads the fields present in the checked body into a; 0 or -1 (reply
- * set). The time fields were checked by ht_body, so parsing succeeds. */
+/* Reads the fields present in the checked body into a (ht_body already
+ * refused nulls where they are not allowed); 0 or -1 with the reply set. */
 static int
 ht_perk_read(struct ht_req *r, struct ht_perk_args *a)
 {
@@ -237,21 +237,18 @@ ht_perk_read(struct ht_req *r, struct ht_perk_args *a)
 	a->in.active = it == NULL || cJSON_IsTrue(it);
 	if (ht_jhas(j, "valid_from")) {
 		if (ht_time_parse(ht_jstr(j, "valid_from"), a->from, &t) != 0)
-			return -1;
+			goto bad_time;
 		a->in.valid_from = a->from;
 	}
 	if (ht_jhas(j, "valid_to")) {
 		if (ht_time_parse(ht_jstr(j, "valid_to"), a->to, &t) != 0)
-			return -1;
+			goto bad_time;
 		a->in.valid_to = a->to;
 	}
-	if ((a->set & (CAT_F_TITLE | CAT_F_DESCRIPTION)) != 0 &&
-	    ((a->set & CAT_F_TITLE && a->in.title == NULL) ||
-	    (a->set & CAT_F_DESCRIPTION && a->in.description == NULL))) {
-		ht_verr(r, "title", "title and description cannot be null");
-		return -1;
-	}
 	return 0;
+bad_time:
+	ht_verr(r, "", "valid_from and valid_to must be RFC 3339 times");
+	return -1;
 }
 
 static enum ly_res
