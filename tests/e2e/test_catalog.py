@@ -392,6 +392,25 @@ class Catalog(unittest.TestCase):
                           if x["id"] == p["id"]], [5])
         self.verify()
 
+    def test_parallel_sweeps_refund_each_voucher_once(self):
+        p = self.perk(cost_points=3)
+        tok = self.resident(30)
+        ids = [self.redeem(tok, p["id"])[2]["id"] for _ in range(8)]
+        self.assertEqual(self.balance(tok), 6)
+        sql("UPDATE redemptions SET expires_at = UTC_TIMESTAMP(6) - "
+            "INTERVAL 1 MINUTE WHERE public_id IN (%s)"
+            % ", ".join("'%s'" % i for i in ids))
+        res = race([lambda: perkctl("sweep") for _ in range(3)])
+        for rc, out in res:
+            self.assertEqual(rc, 0, out)
+        self.assertEqual(self.balance(tok), 30)
+        refunds = sql("SELECT COUNT(*) FROM ledger l JOIN redemptions r ON "
+                      "r.id = l.redemption_id WHERE l.kind = 'refund' AND "
+                      "r.public_id IN (%s)" % ", ".join("'%s'" % i
+                                                         for i in ids))
+        self.assertEqual(int(refunds), 8)
+        self.verify()
+
     def test_owner_listing_expires_lazily(self):
         p = self.perk(cost_points=6)
         tok = self.resident(6)
