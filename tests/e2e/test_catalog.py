@@ -3,36 +3,25 @@
 refunds on cancel and on expiry, the failed-check rate limit, QR codes and
 status passes verified offline with an independent Ed25519 implementation.
 
-Needs the environment of a running stack (dev.env: PERKD_URL,
-PERKD_RESIDENT_SECRET, PERKD_MANAGER_KEY, PERKD_ISSUER_KEY,
-PERKD_ISSUER_ORG, PERKD_PARTNER_KEY, PERKD_PARTNER_ORG, PERKD_CONFIG,
-PERKD_DB_SOCKET). `perkctl verify` runs after every race. Python standard
+The stack comes from the environment as for every e2e suite (lib.py:
+dev.env's PERKD_URL, keys, PERKD_CONFIG, PERKD_DB_SOCKET); run it with
+tests/e2e/run.py. `perkctl verify` runs after every race. Python standard
 library only, except the offline pass check, which uses /usr/bin/python3's
-`cryptography` (python3-cryptography) as the independent implementation.
+`cryptography` (python3-cryptography) as the independent implementation,
+and the QR test, which needs rsvg-convert (librsvg2-bin) and zbarimg.
 """
 import base64
-import hashlib
-import hmac
 import json
 import os
-import shutil
 import subprocess
+import sys
 import tempfile
-import threading
 import time
 import unittest
-import urllib.error
-import urllib.request
 import uuid
 
-ENV = os.environ
-URL = ENV.get("PERKD_URL", "http://127.0.0.1:8080")
-HERE = os.path.dirname(os.path.abspath(__file__))
-PERKCTL = ENV.get("PERKD_PERKCTL") or os.path.join(HERE, "..", "..", "perkctl")
-
-
-def b64url(raw):
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lib  # noqa: E402  (the shared e2e helpers)
 
 
 def unb64url(text):
@@ -40,74 +29,34 @@ def unb64url(text):
 
 
 def call(method, path, token=None, body=None, headers=None):
-    """One HTTP request; returns (status, headers, parsed JSON or bytes)."""
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(URL + path, data=data, method=method)
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", "Bearer " + token)
-    for k, v in (headers or {}).items():
-        req.add_header(k, v)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            status, hdrs, raw = resp.status, resp.headers, resp.read()
-    except urllib.error.HTTPError as e:
-        status, hdrs, raw = e.code, e.headers, e.read()
-    ctype = hdrs.get("Content-Type", "")
-    if "json" in ctype and raw:
-        return status, hdrs, json.loads(raw)
-    return status, hdrs, raw
-
-
-def jwt(sub, ttl=3600):
-    head = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    now = int(time.time())
-    claims = b64url(json.dumps({"sub": sub, "iat": now,
-                                "exp": now + ttl}).encode())
-    signing = (head + "." + claims).encode()
-    sig = hmac.new(ENV["PERKD_RESIDENT_SECRET"].encode(), signing,
-                   hashlib.sha256).digest()
-    return head + "." + claims + "." + b64url(sig)
+    """One request (token: a resident JWT or an org key, both Bearer);
+    returns (status, lower-case headers, parsed JSON or the raw bytes)."""
+    r = lib.request(method, path, body=body, headers=headers, token=token)
+    return r.status, r.headers, r.json if r.json is not None else r.body
 
 
 def perkctl(*args):
-    out = subprocess.run([PERKCTL, "-c", ENV["PERKD_CONFIG"]] + list(args),
-                         capture_output=True, text=True, timeout=120)
+    out = lib.perkctl(*args)
     return out.returncode, out.stdout + out.stderr
 
 
 def sql(statement):
     """Runs one statement on the stack's database (test set-up only)."""
     db = "perkd"
-    with open(ENV["PERKD_CONFIG"]) as f:
+    with open(lib.CONFIG) as f:
         for line in f:
             k, _, v = line.partition("=")
             if k.strip() == "db_name":
                 db = v.strip()
-    out = subprocess.run(["mysql", "-S", ENV["PERKD_DB_SOCKET"], "-uroot",
-                          "-N", "-B", db, "-e", statement], check=True,
+    out = subprocess.run(["mysql", "-S", lib.DB_SOCKET, "-uroot", "-N", "-B",
+                          db, "-e", statement], check=True,
                          capture_output=True, text=True, timeout=30)
     return out.stdout
 
 
 def race(fns):
-    """Runs the callables at the same moment (threads released by one
-    Barrier) and returns their results in order."""
-    bar = threading.Barrier(len(fns))
-    out = [None] * len(fns)
-
-    def run(i):
-        bar.wait()
-        out[i] = fns[i]()
-
-    threads = [threading.Thread(target=run, args=(i,))
-               for i in range(len(fns))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return out
+    """Runs the callables at the same moment; their results in order."""
+    return lib.parallel(len(fns), lambda i: fns[i]())
 
 
 class Catalog(unittest.TestCase):
@@ -115,10 +64,10 @@ class Catalog(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.manager = ENV["PERKD_MANAGER_KEY"]
-        cls.issuer = ENV["PERKD_ISSUER_KEY"]
-        cls.partner = ENV["PERKD_PARTNER_KEY"]
-        cls.partner_org = ENV["PERKD_PARTNER_ORG"]
+        cls.manager = lib.MANAGER_KEY
+        cls.issuer = lib.ISSUER_KEY
+        cls.partner = lib.PARTNER_KEY
+        cls.partner_org = lib.PARTNER_ORG
         cls.other_org, cls.other = cls.new_partner("other")
         st, _, d = call("GET", "/v1/districts?limit=1")
         assert st == 200 and d["items"], d
@@ -128,14 +77,9 @@ class Catalog(unittest.TestCase):
 
     @classmethod
     def new_partner(cls, name):
-        st, _, org = call("POST", "/v1/admin/orgs", cls.manager,
-                          {"name": "e2e %s %s" % (name, uuid.uuid4().hex[:8]),
-                           "roles": ["partner"]})
-        assert st == 201, org
-        st, _, key = call("POST", "/v1/admin/orgs/%s/keys" % org["id"],
-                          cls.manager)
-        assert st == 201, key
-        return org["id"], key["key"]
+        org, key = lib.org_with_key(roles=("partner",),
+                                    name=lib.unique("e2e " + name))
+        return org["id"], key
 
     def rule(self, points):
         if points not in Catalog.rules:
@@ -143,7 +87,7 @@ class Catalog(unittest.TestCase):
             st, _, r = call("POST", "/v1/admin/rules", self.manager,
                             {"code": code, "title": "E2E %d" % points,
                              "description": "", "points": points,
-                             "issuers": [ENV["PERKD_ISSUER_ORG"]]})
+                             "issuers": [lib.ISSUER_ORG]})
             self.assertEqual(st, 201, r)
             Catalog.rules[points] = code
         return Catalog.rules[points]
@@ -151,7 +95,7 @@ class Catalog(unittest.TestCase):
     def resident(self, points=0):
         """An enrolled resident with `points` awarded; returns a token."""
         sub = "e2e-cat-" + uuid.uuid4().hex
-        tok = jwt(sub)
+        tok = lib.mint_token(sub)
         st, _, m = call("POST", "/v1/me/enroll", tok,
                         {"consent": True, "consent_version": "e2e",
                          "district": self.district})
@@ -209,7 +153,7 @@ class Catalog(unittest.TestCase):
         base = {"title": "x", "description": "", "kind": "voucher",
                 "cost_points": 1, "partner": self.partner_org}
         st, _, d = call("POST", "/v1/admin/perks", self.manager,
-                        dict(base, partner=ENV["PERKD_ISSUER_ORG"]))
+                        dict(base, partner=lib.ISSUER_ORG))
         self.assertEqual((st, d["code"]), (422, "unknown_partner"))
         st, _, d = call("POST", "/v1/admin/perks", self.manager,
                         dict(base, min_tier="Diamond"))
@@ -434,7 +378,7 @@ class Catalog(unittest.TestCase):
         st2, h2, b = self.redeem(tok, p["id"], **key)
         self.assertEqual((st1, st2), (201, 201))
         self.assertEqual(a, b)
-        self.assertEqual(h2.get("Idempotent-Replayed"), "true")
+        self.assertEqual(h2.get("idempotent-replayed"), "true")
         self.assertEqual(self.balance(tok), 7)
         self.assertIn("voucher_code", b)
         # the stored answer never holds the code in clear
@@ -469,7 +413,7 @@ class Catalog(unittest.TestCase):
         st, h, d = call("POST", "/v1/vouchers/check", key,
                         {"code": "0000-0000-0000-0000-0000-0000-00"})
         self.assertEqual((st, d["code"]), (429, "rate_limited"))
-        self.assertTrue(1 <= int(h["Retry-After"]) <= 60, h["Retry-After"])
+        self.assertTrue(1 <= int(h["retry-after"]) <= 60, h["retry-after"])
         # another key is not affected, and valid checks never count
         org2, key2 = self.new_partner("busy")
         p = self.perk(partner=org2, cost_points=1)
@@ -483,9 +427,8 @@ class Catalog(unittest.TestCase):
     # ---- QR codes ----
 
     def qr_decode(self, svg):
-        if not (shutil.which("rsvg-convert") and shutil.which("zbarimg")):
-            self.fail("rsvg-convert (librsvg2-bin) and zbarimg (zbar-tools) "
-                      "are needed to decode QR codes")
+        lib.need_tool(self, "rsvg-convert")     # librsvg2-bin
+        lib.need_tool(self, "zbarimg")          # zbar-tools
         with tempfile.TemporaryDirectory() as d:
             with open(os.path.join(d, "q.svg"), "wb") as f:
                 f.write(svg)
@@ -502,7 +445,7 @@ class Catalog(unittest.TestCase):
         _, _, v = self.redeem(tok, p["id"])
         st, h, svg = call("GET", "/v1/me/redemptions/%s/qr.svg" % v["id"], tok)
         self.assertEqual(st, 200)
-        self.assertTrue(h["Content-Type"].startswith("image/svg+xml"))
+        self.assertTrue(h["content-type"].startswith("image/svg+xml"))
         self.assertEqual(self.qr_decode(svg), v["voucher_code"])
         call("POST", "/v1/vouchers/use", self.partner,
              {"code": v["voucher_code"]})
