@@ -403,7 +403,7 @@ enum ly_res
 cat_sweep_vouchers(struct db *db, enum cat_sweep_scope scope,
     uint64_t member_id, const char *code, size_t *count)
 {
-	unsigned char raw[LIM_VOUCHER_BYTES], hash[32];
+	unsigned char raw[LIM_VOUCHER_BYTES], hash[32] = { 0 };
 	uint64_t ids[LIM_SWEEP_BATCH];
 	size_t n, i, done_batch;
 	struct db_row *row;
