@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -770,6 +771,50 @@ district__put_creates_then_replaces(void **state)
 	    &d), LY_INVAL);
 }
 
+/* ---- days in the programme's time zone ---- */
+
+static void
+zone__local_day_differs_from_utc__enrolment_and_earning_share_a_cohort(
+    void **state)
+{
+	struct itest *t = *state;
+	char tz[32], local[11], utc[11];
+	struct ly_district d;
+	struct ly_award a;
+	time_t now = time(NULL);
+	struct tm tm;
+	int created;
+
+	/* a zone far enough west that its date is yesterday's UTC date */
+	gmtime_r(&now, &tm);
+	snprintf(tz, sizeof(tz), "WEST+%d", tm.tm_hour + 1);
+	setenv("TZ", tz, 1);
+	tzset();
+	ly_day(now, local);
+	strftime(utc, sizeof(utc), "%Y-%m-%d", &tm);
+	assert_string_not_equal(local, utc);
+	assert_int_equal(ly_district_put(t->db, "tzland", "TZ Land", 10,
+	    &created, &d), LY_OK);
+	enroll(t, "tz-1", "tzland", NULL);
+	assert_int_equal(award(t, &org_a, "tz-1", "blood", "tz-1-a", &a),
+	    LY_OK);
+	setenv("TZ", "UTC", 1);
+	tzset();
+	/* the enrolment, its cohort and the cohort's first earning all
+	 * land on the local day */
+	assert_int_equal(num(t, "SELECT COALESCE(SUM(enrolled), 0) FROM "
+	    "agg_enroll_daily WHERE district = 'tzland' AND day = ?",
+	    db_text(local)), 1);
+	assert_int_equal(num(t, "SELECT COALESCE(SUM(enrolled), 0) + "
+	    "COALESCE(SUM(earned), 0) FROM agg_funnel_daily WHERE district = "
+	    "'tzland' AND enroll_day = ?", db_text(local)), 2);
+	assert_int_equal(num(t, "SELECT COUNT(*) FROM awards WHERE "
+	    "external_ref = 'tz-1-a' AND day = ?", db_text(local)), 1);
+	assert_int_equal(num(t, "SELECT COALESCE(SUM(points), 0) FROM "
+	    "agg_points_daily WHERE district = 'tzland' AND day = ?",
+	    db_text(local)), 50);
+}
+
 /* ---- invariants ---- */
 
 static void
@@ -934,6 +979,7 @@ main(void)
 		cmocka_unit_test(rules__create_update_and_public_list),
 		cmocka_unit_test(ladder__put_then_get__same_ladder_and_bad_refused),
 		cmocka_unit_test(district__put_creates_then_replaces),
+		cmocka_unit_test(zone__local_day_differs_from_utc__enrolment_and_earning_share_a_cohort),
 		cmocka_unit_test(verify__corrupted_balance__names_the_member),
 		cmocka_unit_test(race__twenty_distinct_references__each_credited_once),
 		cmocka_unit_test(race__twenty_copies_of_one_reference__credited_exactly_once),
