@@ -39,11 +39,14 @@ def main(argv):
     print("e2e: against %s" % lib.URL, flush=True)
     started = time.monotonic()
     result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(suite)
-    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-    if lib.CI:
-        failed += len(result.skipped)
-    passed = result.testsRun - len(result.failures) - len(result.errors) \
-        - len(result.skipped) - len(result.unexpectedSuccesses)
+    # A test with failing subtests appears once per failing subtest: count
+    # tests, not entries.
+    failed_ids = {getattr(t, "test_case", t).id()
+                  for t, _ in result.failures + result.errors}
+    failed_ids |= {t.id() for t in result.unexpectedSuccesses}
+    skipped_ids = {t.id() for t, _ in result.skipped} - failed_ids
+    passed = result.testsRun - len(failed_ids) - len(skipped_ids)
+    failed = len(failed_ids) + (len(skipped_ids) if lib.CI else 0)
     if result.testsRun == 0:
         print("e2e: no test ran", flush=True)
         failed = max(failed, 1)
