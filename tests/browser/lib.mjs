@@ -1,0 +1,211 @@
+/*
+ * lib.mjs: the harness of the perkd browser tests (node --test). It reads
+ * the stack to test from the environment (the variables of dev.env),
+ * launches Debian's chromium through playwright-core, opens pages that
+ * fail the test on any console error, page error or failed request that
+ * the test did not declare as deliberate, saves screenshots into
+ * test-output/screenshots/, mints resident tokens (HS256 with node:crypto)
+ * and calls the API directly for the steps a browser does not do (an
+ * issuer's award, for instance).
+ */
+import { createHmac, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const SHOTS = join(ROOT, 'test-output', 'screenshots');
+
+export const PHONE = { width: 390, height: 844 };
+export const DESKTOP = { width: 1280, height: 860 };
+
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/* The stack under test, from the environment: {url, residentSecret,
+ * issuerKey, partnerKey, managerKey, issuerOrg, partnerOrg}, or
+ * {skip: reason} when PERKD_URL is unset outside CI. In CI a missing
+ * stack is an error, never a skip. */
+export function stack() {
+  const env = process.env;
+  if (!env.PERKD_URL) {
+    const why = 'PERKD_URL is not set: source a dev.env (./dev up, then `. var/dev.env`) or run ./dev test';
+    if (env.CI === 'true') throw new Error(`browser tests need a stack in CI: ${why}`);
+    return { skip: why };
+  }
+  const need = ['PERKD_RESIDENT_SECRET', 'PERKD_ISSUER_KEY', 'PERKD_PARTNER_KEY'];
+  const missing = need.filter((k) => !env[k]);
+  if (missing.length) throw new Error(`PERKD_URL is set but ${missing.join(', ')} missing: source the whole dev.env`);
+  return {
+    url: env.PERKD_URL.replace(/\/+$/, ''),
+    residentSecret: env.PERKD_RESIDENT_SECRET,
+    issuerKey: env.PERKD_ISSUER_KEY,
+    partnerKey: env.PERKD_PARTNER_KEY,
+    managerKey: env.PERKD_MANAGER_KEY || null,
+    issuerOrg: env.PERKD_ISSUER_ORG || null,
+    partnerOrg: env.PERKD_PARTNER_ORG || null,
+  };
+}
+
+/* Launches chromium with a fresh profile directory; close() removes it. */
+export async function launch() {
+  const profile = mkdtempSync(join(tmpdir(), 'perkd-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.PERKD_CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: FLAGS,
+    acceptDownloads: true,
+    viewport: PHONE,
+  });
+  const browser = {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+  return browser;
+}
+
+/* Opens a page with viewport {width, height} and an error collector.
+ * Returns {page, expectFailure(urlPart, status), assertClean()}:
+ * expectFailure declares a deliberate failed response (e.g. the 404 of
+ * GET /v1/me before enrolment); assertClean throws listing every other
+ * console error, page error, failed request or HTTP error response. The
+ * collector is also checked when the page closes. */
+export async function openPage(browser, viewport) {
+  const page = await browser.context.newPage();
+  await page.setViewportSize(viewport);
+  const problems = [];
+  const deliberate = [];   // {part, status, used}
+  const isDeliberate = (url, status) => deliberate.some((d) => {
+    const hit = url.includes(d.part) && (d.status === undefined || d.status === status);
+    if (hit) d.used = true;
+    return hit;
+  });
+  const seen = new Set();
+  page.on('response', (res) => {
+    if (res.status() >= 400) {
+      seen.add(res.url());
+      if (!isDeliberate(res.url(), res.status())) problems.push(`HTTP ${res.status()} ${res.request().method()} ${res.url()}`);
+    }
+  });
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const loc = msg.location() || {};
+    // Chromium logs every HTTP error response as a console error; those
+    // are judged by the response handler above.
+    if (/Failed to load resource: the server responded with a status of/.test(msg.text())) return;
+    problems.push(`console error: ${msg.text()} ${loc.url || ''}:${loc.lineNumber ?? ''}`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('requestfailed', (req) => {
+    const why = req.failure() ? req.failure().errorText : '';
+    // A download navigates away from a blob: URL and reports ERR_ABORTED.
+    if (req.url().startsWith('blob:') && /ERR_ABORTED/.test(why)) return;
+    problems.push(`request failed: ${req.method()} ${req.url()} ${why}`);
+  });
+  return {
+    page,
+    expectFailure(part, status) { deliberate.push({ part, status, used: false }); },
+    assertClean() {
+      if (problems.length) throw new Error(`the page reported problems:\n  ${problems.join('\n  ')}`);
+    },
+  };
+}
+
+/* Saves a full-page screenshot as test-output/screenshots/<name>.png. */
+export async function screenshot(page, name) {
+  mkdirSync(SHOTS, { recursive: true });
+  const file = join(SHOTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/* A resident token for subject sub, signed HS256 with secret (what the
+ * city's identity provider would hand over). */
+export function mintToken(secret, sub, ttlSeconds = 3600) {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const head = b64({ alg: 'HS256', typ: 'JWT' });
+  const body = b64({ sub, iat: now, exp: now + ttlSeconds });
+  const sig = createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url');
+  return `${head}.${body}.${sig}`;
+}
+
+/* A fresh pseudonymous subject for one test run. */
+export function newSubject(tag) {
+  return `browser-${tag}-${randomUUID()}`;
+}
+
+/* Calls the API of stack s: method, path, {auth (token or key), body,
+ * idem (Idempotency-Key)}. Returns {status, body, headers}; never throws
+ * on an HTTP status. */
+export async function api(s, method, path, { auth, body, idem } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (auth) headers.Authorization = `Bearer ${auth}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (idem) headers['Idempotency-Key'] = idem;
+  const res = await fetch(`${s.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  let parsed = null;
+  try { parsed = text ? JSON.parse(text) : null; } catch (e) { parsed = text; }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+/* api() that insists on one of the expected statuses. */
+export async function apiOk(s, method, path, opts = {}, expect = [200, 201, 204]) {
+  const r = await api(s, method, path, opts);
+  if (!expect.includes(r.status)) {
+    throw new Error(`${method} ${path}: expected ${expect.join('/')}, got ${r.status} ${JSON.stringify(r.body)}`);
+  }
+  return r.body;
+}
+
+export function items(body) {
+  return Array.isArray(body) ? body : (body && body.items) || [];
+}
+
+/* The earning rules the demo issuer may award, most points first. The
+ * rule lists issuers by name; the issuer's name comes from GET /v1/issuers
+ * and PERKD_ISSUER_ORG (if set) or else any rule with an issuer. */
+export async function issuerRules(s) {
+  const rules = items(await apiOk(s, 'GET', '/v1/rules'));
+  const issuers = items(await apiOk(s, 'GET', '/v1/issuers'));
+  const me = s.issuerOrg ? issuers.find((o) => o.id === s.issuerOrg) : null;
+  const mine = me ? rules.filter((r) => (r.issuers || []).includes(me.name)) : rules;
+  return mine.sort((a, b) => b.points - a.points);
+}
+
+/* Awards subject points through the issuer API until its lifetime points
+ * reach target, trying the issuer's rules in turn (a rule whose daily cap
+ * is used up is skipped). Returns the awards made. */
+export async function awardUntil(s, subject, target, lifetimeOf) {
+  const rules = await issuerRules(s);
+  if (!rules.length) throw new Error('the demo issuer may award no rule (GET /v1/rules)');
+  const made = [];
+  for (const rule of rules) {
+    for (let i = 0; i < 50 && (await lifetimeOf()) < target; i++) {
+      const r = await apiOk(s, 'POST', '/v1/awards', {
+        auth: s.issuerKey,
+        body: { subject, rule: rule.code, external_ref: `browser-${randomUUID()}` },
+      }, [200, 201]);
+      made.push(r);
+      if (r.capped || r.points === 0) break;
+    }
+    if ((await lifetimeOf()) >= target) break;
+  }
+  return made;
+}
+
+/* Enrols subject through the API (for tests that start with a member). */
+export async function enrolByApi(s, token) {
+  const districts = items(await apiOk(s, 'GET', '/v1/districts'));
+  if (!districts.length) throw new Error('GET /v1/districts lists no district');
+  return apiOk(s, 'POST', '/v1/me/enroll', {
+    auth: token,
+    body: { consent: true, consent_version: 'browser-test', district: districts[0].code },
+  }, [201]);
+}
