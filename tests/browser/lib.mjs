@@ -116,11 +116,14 @@ export async function openPage(browser, viewport) {
   };
 }
 
-/* Saves a full-page screenshot as test-output/screenshots/<name>.png. */
+/* Saves a screenshot as test-output/screenshots/<name>.png: the whole
+ * page, or only the viewport when a modal dialog is open (a full-page
+ * capture of a scrolled page with an open dialog is misleading). */
 export async function screenshot(page, name) {
   mkdirSync(SHOTS, { recursive: true });
   const file = join(SHOTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  const modalOpen = await page.evaluate(() => !!document.querySelector('dialog[open]'));
+  await page.screenshot({ path: file, fullPage: !modalOpen });
   return file;
 }
 
@@ -200,6 +203,25 @@ export async function awardUntil(s, subject, target, lifetimeOf) {
   return made;
 }
 
+/* The cheapest voucher perk a new member can redeem, preferring the
+ * partner's own when the catalogue says which partner a perk is. */
+export function pickVoucherPerk(s, perks, ladder) {
+  const lowest = ladder.length ? ladder[0].name : null;
+  const now = Date.now();
+  let list = perks.filter((p) => p.kind === 'voucher' && (!p.min_tier || p.min_tier === lowest)
+    && (p.stock_left === null || p.stock_left === undefined || p.stock_left > 1)
+    && (!p.valid_from || Date.parse(p.valid_from) <= now) && (!p.valid_to || Date.parse(p.valid_to) > now));
+  const ours = (p) => s.partnerOrg && (p.partner === s.partnerOrg || p.partner_id === s.partnerOrg);
+  if (list.some(ours)) list = list.filter(ours);
+  return list.sort((a, b) => a.cost_points - b.cost_points)[0];
+}
+
+/* A status perk that the lowest tier unlocks, if the catalogue has one. */
+export function pickStatusPerk(perks, ladder) {
+  const lowest = ladder.length ? ladder[0].name : null;
+  return perks.find((p) => p.kind === 'status' && (!p.min_tier || p.min_tier === lowest));
+}
+
 /* Enrols subject through the API (for tests that start with a member). */
 export async function enrolByApi(s, token) {
   const districts = items(await apiOk(s, 'GET', '/v1/districts'));
@@ -208,4 +230,18 @@ export async function enrolByApi(s, token) {
     auth: token,
     body: { consent: true, consent_version: 'browser-test', district: districts[0].code },
   }, [201]);
+}
+
+/* A new member (enrolled and awarded through the API) holding an issued
+ * voucher for perk. Returns {subject, token, red}. */
+export async function memberWithVoucher(s, perk) {
+  const subject = newSubject('voucher');
+  const token = mintToken(s.residentSecret, subject);
+  await enrolByApi(s, token);
+  await awardUntil(s, subject, perk.cost_points,
+    async () => (await apiOk(s, 'GET', '/v1/me', { auth: token })).balance);
+  const red = await apiOk(s, 'POST', '/v1/me/redemptions', {
+    auth: token, body: { perk_id: perk.id }, idem: randomUUID(),
+  }, [201]);
+  return { subject, token, red };
 }

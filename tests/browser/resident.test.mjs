@@ -11,25 +11,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
-  stack, launch, openPage, screenshot, mintToken, newSubject, api, apiOk, items, awardUntil,
+  stack, launch, openPage, screenshot, mintToken, newSubject, api, apiOk, items, awardUntil, pickVoucherPerk,
   PHONE, DESKTOP,
 } from './lib.mjs';
 
 const s = stack();
-
-/* The cheapest voucher perk a new member can redeem, preferring the demo
- * partner's (so that the partner key can check it). */
-function pickVoucherPerk(perks, ladder) {
-  const lowest = ladder.length ? ladder[0].name : null;
-  const now = Date.now();
-  let list = perks.filter((p) => p.kind === 'voucher' && (!p.min_tier || p.min_tier === lowest)
-    && (p.stock_left === null || p.stock_left === undefined || p.stock_left > 0)
-    && (!p.valid_from || Date.parse(p.valid_from) <= now) && (!p.valid_to || Date.parse(p.valid_to) > now));
-  if (s.partnerOrg && list.some((p) => p.partner === s.partnerOrg || p.partner_id === s.partnerOrg)) {
-    list = list.filter((p) => p.partner === s.partnerOrg || p.partner_id === s.partnerOrg);
-  }
-  return list.sort((a, b) => a.cost_points - b.cost_points)[0];
-}
 
 test('resident journey: sign in, enrol, earn, redeem, voucher used at the counter, export, leave', { skip: s.skip }, async (t) => {
   const subject = newSubject('resident');
@@ -42,7 +28,7 @@ test('resident journey: sign in, enrol, earn, redeem, voucher used at the counte
 
   const tiers = await apiOk(s, 'GET', '/v1/tiers');
   const ladder = tiers.tiers || [];
-  const perk = pickVoucherPerk(items(await apiOk(s, 'GET', '/v1/perks?limit=500')), ladder);
+  const perk = pickVoucherPerk(s, items(await apiOk(s, 'GET', '/v1/perks?limit=500')), ladder);
   assert.ok(perk, 'the demo catalogue has a voucher perk a new member can redeem');
   const issuers = items(await apiOk(s, 'GET', '/v1/issuers'));
   const rules = items(await apiOk(s, 'GET', '/v1/rules'));
