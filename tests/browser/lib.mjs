@@ -116,6 +116,38 @@ export async function openPage(browser, viewport) {
   };
 }
 
+/* Basic accessibility checks of what page shows now: the document has a
+ * language, every visible form field has a label, every image has an alt
+ * text, every button and link has a name, ids are unique, and there is
+ * exactly one h1 outside dialogs. Throws listing what fails. */
+export async function assertAccessible(page) {
+  const faults = await page.evaluate(() => {
+    const out = [];
+    const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+    if (!document.documentElement.lang) out.push('html has no lang');
+    for (const el of document.querySelectorAll('input, select, textarea')) {
+      if (!visible(el) && el.type !== 'radio' && el.type !== 'checkbox') continue;
+      const named = (el.labels && el.labels.length) || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+      if (!named) out.push(`field without label: ${el.outerHTML.slice(0, 80)}`);
+    }
+    for (const img of document.querySelectorAll('img')) {
+      if (!img.hasAttribute('alt')) out.push(`img without alt: ${img.outerHTML.slice(0, 80)}`);
+    }
+    for (const el of document.querySelectorAll('button, a[href]')) {
+      if (!visible(el)) continue;
+      const name = (el.getAttribute('aria-label') || el.textContent || '').trim();
+      if (!name) out.push(`unnamed control: ${el.outerHTML.slice(0, 80)}`);
+    }
+    const ids = new Map();
+    for (const el of document.querySelectorAll('[id]')) ids.set(el.id, (ids.get(el.id) || 0) + 1);
+    for (const [id, n] of ids) if (n > 1) out.push(`duplicate id ${id}`);
+    const h1 = [...document.querySelectorAll('h1')].filter((el) => !el.closest('dialog'));
+    if (h1.length !== 1) out.push(`${h1.length} h1 elements outside dialogs`);
+    return out;
+  });
+  if (faults.length) throw new Error(`accessibility faults:\n  ${faults.join('\n  ')}`);
+}
+
 /* Saves a screenshot as test-output/screenshots/<name>.png: the whole
  * page, or only the viewport when a modal dialog is open (a full-page
  * capture of a scrolled page with an open dialog is misleading). */

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import {
-  stack, launch, openPage, screenshot, apiOk, items, pickVoucherPerk, pickStatusPerk,
+  stack, launch, openPage, screenshot, assertAccessible, apiOk, items, pickVoucherPerk, pickStatusPerk,
   memberWithVoucher, mintToken, newSubject, enrolByApi, DESKTOP,
 } from './lib.mjs';
 
@@ -39,6 +39,7 @@ test('partner counter: key, vouchers of every status, keyboard use', { skip: s.s
   await t.test('asks for the key, refuses a malformed one, and asks again after a refused one', async () => {
     await page.goto(`${s.url}/partner/`);
     await page.locator('#partner-key').waitFor();
+    await assertAccessible(page);
     await screenshot(page, 'partner-10-key');
     await page.locator('#partner-key').fill('not a key');
     await page.getByRole('button', { name: /use this key/i }).click();
@@ -65,8 +66,8 @@ test('partner counter: key, vouchers of every status, keyboard use', { skip: s.s
 
   await t.test('a valid voucher is checked and used with the keyboard only', async () => {
     const { red, subject } = await memberWithVoucher(s, perk);
-    await page.locator('#again').click();
-    assert.equal(await page.evaluate(() => document.activeElement.id), 'code', '"new check" puts the cursor in the code field');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'code', 'after an answer the cursor is back in the code field');
+    // The previous code is selected: typing replaces it.
     await page.keyboard.type(red.voucher_code.toLowerCase());
     await page.keyboard.press('Enter');
     await verdict(page, 'VALID');
@@ -75,6 +76,7 @@ test('partner counter: key, vouchers of every status, keyboard use', { skip: s.s
     await verdict(page, 'ACCEPTED');
     const shown = await page.locator('main').textContent();
     assert.ok(!shown.includes(subject), 'the resident is never shown');
+    await assertAccessible(page);
     await screenshot(page, 'partner-12-accepted');
     await page.locator('#code').fill(red.voucher_code);
     await page.locator('#check').click();

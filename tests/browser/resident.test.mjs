@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
-  stack, launch, openPage, screenshot, mintToken, newSubject, api, apiOk, items, awardUntil, pickVoucherPerk,
+  stack, launch, openPage, screenshot, assertAccessible, mintToken, newSubject, api, apiOk, items, awardUntil, pickVoucherPerk,
   PHONE, DESKTOP,
 } from './lib.mjs';
 
@@ -45,6 +45,7 @@ test('resident journey: sign in, enrol, earn, redeem, voucher used at the counte
     assert.equal(await boxes.count(), issuers.length, 'every issuer has a checkbox');
     for (let i = 0; i < issuers.length; i++) assert.ok(await boxes.nth(i).isChecked(), 'issuers start ticked');
     assert.equal(await page.locator('#agree').isChecked(), false, 'consent starts unticked');
+    await assertAccessible(page);
     await screenshot(page, 'resident-01-consent');
   });
 
@@ -84,6 +85,7 @@ test('resident journey: sign in, enrol, earn, redeem, voucher used at the counte
     assert.equal(await page.locator('.stars .icon.star.on').count(), m.tier.stars % (tiers.stars_per_flag || 6));
     const ruleTitle = rules.find((x) => x.code === awards[0].rule).title;
     await page.locator('li.ledger.award', { hasText: ruleTitle }).first().waitFor();
+    await assertAccessible(page);
     await screenshot(page, 'resident-04-earned');
   });
 
@@ -201,6 +203,7 @@ test('a refused token shows the sign-in explanation, in either language', { skip
   await r.page.locator('section.signin').waitFor();
   assert.equal(await r.page.evaluate(() => sessionStorage.getItem('perkd.resident.token')), null, 'a refused token is dropped');
   assert.match(await r.page.locator('section.signin').textContent(), /sign in again/i);
+  await assertAccessible(r.page);
   await screenshot(r.page, 'resident-12-signin-refused');
   await r.page.locator('#lang-switch').selectOption('zh-Hans');
   await r.page.locator('section.signin h1', { hasText: '登录' }).waitFor();

@@ -53,6 +53,10 @@ function verdict(tone, wordKey, lines, useCode) {
   state.result = { tone, wordKey, lines: lines.filter(Boolean), useCode };
   drawResult();
   announce(`${t(wordKey)}. ${state.result.lines.join('. ')}`);
+  // Back to the code, selected: the next code typed or scanned (a scanner
+  // types it and presses Enter) replaces it, and never hits "mark as used".
+  const field = document.getElementById(state.mode === 'voucher' ? 'code' : 'pass');
+  if (field) { field.focus(); field.select(); }
 }
 
 /* Handles a failed call; returns true if it was shown. */
