@@ -154,7 +154,12 @@ export async function assertAccessible(page) {
 export async function screenshot(page, name) {
   mkdirSync(SHOTS, { recursive: true });
   const file = join(SHOTS, `${name}.png`);
-  const modalOpen = await page.evaluate(() => !!document.querySelector('dialog[open]'));
+  // A sticky header would be drawn where the page was scrolled to.
+  const modalOpen = await page.evaluate(() => {
+    const open = !!document.querySelector('dialog[open]');
+    if (!open) window.scrollTo(0, 0);
+    return open;
+  });
   await page.screenshot({ path: file, fullPage: !modalOpen });
   return file;
 }

@@ -146,6 +146,18 @@ test('resident journey: sign in, enrol, earn, redeem, voucher used at the counte
     await screenshot(page, 'resident-07-used');
   });
 
+  await t.test('reviews and saves who may report acts', async () => {
+    await page.locator('#sources summary').click();
+    await page.locator('#save-sources').waitFor();
+    const other = issuers.find((o) => o.id !== s.issuerOrg);
+    if (s.issuerOrg) assert.ok(await page.locator(`#my-src-${s.issuerOrg}`).isChecked(), 'the demo issuer is allowed');
+    if (other && s.issuerOrg) assert.equal(await page.locator(`#my-src-${other.id}`).isChecked(), false, 'the issuer unticked at enrolment stays unticked');
+    await page.locator('#save-sources').click();
+    await page.locator('#sources .form-status', { hasText: /saved/i }).waitFor();
+    await page.locator('#sources').scrollIntoViewIfNeeded();
+    await screenshot(page, 'resident-08-sources');
+  });
+
   await t.test('shows a status pass with a QR code and a live countdown', async () => {
     const status = page.locator('li.perk.now[data-kind="status"]');
     if (await status.count() === 0) {
@@ -161,7 +173,7 @@ test('resident journey: sign in, enrol, earn, redeem, voucher used at the counte
     const first = await dlg.getByTestId('pass-countdown').textContent();
     assert.match(first, /^\d+:\d\d$/);
     await page.waitForFunction((f) => document.querySelector('[data-testid="pass-countdown"]').textContent !== f, first, { timeout: 3000 });
-    await screenshot(page, 'resident-08-pass');
+    await screenshot(page, 'resident-08b-pass');
     await dlg.locator('[data-action="close"]').click();
   });
 

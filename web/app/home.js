@@ -9,6 +9,7 @@ import { itemsOf, problemText, newIdempotencyKey } from '../shared/api.js';
 import { t, fmtNumber, fmtDate, fmtDateTime } from '../shared/i18n.js';
 import { h, replace, announce, modal, starsAndFlags } from '../shared/dom.js';
 import { showVoucher, showPass, showProblem } from './dialogs.js';
+import { sourcesEditor } from './sources.js';
 
 const LEDGER_SHOWN = 20;
 const ACCESS_SHOWN = 20;
@@ -282,10 +283,13 @@ export function renderHome(main, me, ctx) {
 
   function mydata() {
     return section('mydata', 'data.title',
-      h('p', { text: t('data.exportIntro') }),
-      h('button', { class: 'btn', type: 'button', id: 'export', text: t('data.export'), onclick: exportData }),
-      h('p', { text: t('data.leaveIntro') }),
-      h('button', { class: 'btn danger', type: 'button', id: 'leave', text: t('data.leave'), onclick: leave }));
+      sourcesEditor(api),
+      h('div', { class: 'block' },
+        h('p', { text: t('data.exportIntro') }),
+        h('button', { class: 'btn', type: 'button', id: 'export', text: t('data.export'), onclick: exportData })),
+      h('div', { class: 'block' },
+        h('p', { text: t('data.leaveIntro') }),
+        h('button', { class: 'btn danger', type: 'button', id: 'leave', text: t('data.leave'), onclick: leave })));
   }
 
   async function exportData() {

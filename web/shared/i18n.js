@@ -154,6 +154,11 @@ const STRINGS = {
     'access.pass_check': '{org} checked a pass',
     'access.other': '{org}: {action}',
 
+    'sources.title': 'Who may report your acts',
+    'sources.hint': 'Untick an organisation to stop it reporting acts for you. Points you already earned stay yours.',
+    'sources.save': 'Save my choice',
+    'sources.saved': 'Saved. Only the ticked organisations can report acts for you.',
+
     'data.title': 'Your data',
     'data.exportIntro': 'Download everything perkd holds about you, as one file.',
     'data.export': 'Export my data',
@@ -390,6 +395,11 @@ const STRINGS = {
     'access.voucher_use': '{org} 核销了兑换券',
     'access.pass_check': '{org} 查验了通行证',
     'access.other': '{org}：{action}',
+
+    'sources.title': '允许哪些机构报告您的行为',
+    'sources.hint': '取消勾选某个机构，它就不能再为您报告行为。已获得的积分仍归您所有。',
+    'sources.save': '保存我的选择',
+    'sources.saved': '已保存。只有勾选的机构可以为您报告行为。',
 
     'data.title': '我的数据',
     'data.exportIntro': '下载 perkd 保存的关于您的全部数据（一个文件）。',
