@@ -33,41 +33,31 @@ function takeSignIn() {
 /* Thrown after a 401 so that callers stop; the sign-in screen is shown. */
 class SignedOut extends Error {}
 
-/* The resident's API client: adds the token, turns 401 into the sign-in
- * screen. */
-export const api = {
-  async call(method, path, opts = {}) {
-    const token = sessionStorage.getItem(TOKEN_KEY);
-    if (!token) { showSignIn('signin.needed'); throw new SignedOut(); }
-    try {
-      return await request(method, path, { ...opts, auth: token });
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 401) {
-        sessionStorage.removeItem(TOKEN_KEY);
-        showSignIn('signin.expired');
-        throw new SignedOut();
-      }
-      throw e;
+/* Runs fn(token); a missing token or a 401 shows the sign-in screen and
+ * throws SignedOut so that callers stop. */
+async function withToken(fn) {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (!token) { showSignIn('signin.needed'); throw new SignedOut(); }
+  try {
+    return await fn(token);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      showSignIn('signin.expired');
+      throw new SignedOut();
     }
-  },
+    throw e;
+  }
+}
+
+/* The resident's API client: every call carries the token. */
+export const api = {
+  call(method, path, opts = {}) { return withToken((auth) => request(method, path, { ...opts, auth })); },
   get(path) { return this.call('GET', path); },
   post(path, body, idempotencyKey) { return this.call('POST', path, { body, idempotencyKey }); },
   put(path, body) { return this.call('PUT', path, { body }); },
   del(path) { return this.call('DELETE', path); },
-  async blob(path, accept) {
-    const token = sessionStorage.getItem(TOKEN_KEY);
-    if (!token) { showSignIn('signin.needed'); throw new SignedOut(); }
-    try {
-      return await requestBlob(path, { auth: token, accept });
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 401) {
-        sessionStorage.removeItem(TOKEN_KEY);
-        showSignIn('signin.expired');
-        throw new SignedOut();
-      }
-      throw e;
-    }
-  },
+  blob(path, accept) { return withToken((auth) => requestBlob(path, { auth, accept })); },
   channel() { return sessionStorage.getItem(CHANNEL_KEY); },
   isSignedOut(e) { return e instanceof SignedOut; },
 };
