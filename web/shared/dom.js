@@ -67,7 +67,7 @@ export function modal({ title, body, buttons, onOpen, onClose, className }) {
     row.append(h('button', {
       class: `btn ${b.kind || ''}`,
       value: b.value,
-      type: b.value === 'cancel' ? 'submit' : 'submit',
+      type: 'submit',   // in a method="dialog" form: closes with this value
       'data-action': b.value,
       text: b.label,
     }));
@@ -80,7 +80,9 @@ export function modal({ title, body, buttons, onOpen, onClose, className }) {
       if (onClose) onClose();
       const v = dlg.returnValue || null;
       dlg.remove();
+      // Focus goes back where it was, or to the page if that is gone.
       if (before && typeof before.focus === 'function' && document.contains(before)) before.focus();
+      else document.getElementById('main')?.focus();
       resolve(v);
     });
     dlg.showModal();
