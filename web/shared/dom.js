@@ -86,6 +86,10 @@ export function modal({ title, body, buttons, onOpen, onClose, className }) {
       resolve(v);
     });
     dlg.showModal();
+    // Start on the harmless choice, so that a stray Enter never cancels,
+    // redeems or leaves.
+    const safe = dlg.querySelector('button[value="close"]');
+    if (safe) safe.focus();
     if (onOpen) onOpen(dlg);
   });
 }
