@@ -96,6 +96,7 @@ test('resident journey: sign in, enrol, earn, redeem, voucher used at the counte
     await card.getByRole('button').click();
     const confirm = page.locator('dialog.modal[open]');
     await confirm.waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.dataset.action), 'close', 'the dialog opens on "not now"');
     await screenshot(page, 'resident-05-confirm');
     await confirm.locator('[data-action="redeem"]').click();
     const dlg = page.locator('dialog.voucher[open]');
