@@ -240,23 +240,42 @@ export async function awardUntil(s, subject, target, lifetimeOf) {
   return made;
 }
 
-/* The cheapest voucher perk a new member can redeem, preferring the
- * partner's own when the catalogue says which partner a perk is. */
-export function pickVoucherPerk(s, perks, ladder) {
-  const lowest = ladder.length ? ladder[0].name : null;
-  const now = Date.now();
-  let list = perks.filter((p) => p.kind === 'voucher' && (!p.min_tier || p.min_tier === lowest)
-    && (p.stock_left === null || p.stock_left === undefined || p.stock_left > 1)
-    && (!p.valid_from || Date.parse(p.valid_from) <= now) && (!p.valid_to || Date.parse(p.valid_to) > now));
-  const ours = (p) => s.partnerOrg && (p.partner === s.partnerOrg || p.partner_id === s.partnerOrg);
-  if (list.some(ours)) list = list.filter(ours);
-  return list.sort((a, b) => a.cost_points - b.cost_points)[0];
+/* The demo partner's name, which the catalogue uses for a perk's
+ * partner: found in the manager's list of organisations. */
+export async function partnerName(s) {
+  if (!s.managerKey || !s.partnerOrg) throw new Error('PERKD_MANAGER_KEY and PERKD_PARTNER_ORG are needed to find the demo partner');
+  const orgs = items(await apiOk(s, 'GET', '/v1/admin/orgs?limit=500', { auth: s.managerKey }));
+  const org = orgs.find((o) => o.id === s.partnerOrg);
+  if (!org) throw new Error(`the partner ${s.partnerOrg} is not in GET /v1/admin/orgs`);
+  return org.name;
 }
 
-/* A status perk that the lowest tier unlocks, if the catalogue has one. */
-export function pickStatusPerk(perks, ladder) {
+function activeNow(p) {
+  const now = Date.now();
+  return (!p.valid_from || Date.parse(p.valid_from) <= now) && (!p.valid_to || Date.parse(p.valid_to) > now);
+}
+
+/* The cheapest voucher perk of partner (a name) that a new member can
+ * redeem: no tier above the lowest, in stock, in its window. */
+export function pickVoucherPerk(perks, ladder, partner) {
   const lowest = ladder.length ? ladder[0].name : null;
-  return perks.find((p) => p.kind === 'status' && (!p.min_tier || p.min_tier === lowest));
+  return perks.filter((p) => p.kind === 'voucher' && p.partner === partner && activeNow(p)
+    && (!p.min_tier || p.min_tier === lowest)
+    && (p.stock_left === null || p.stock_left === undefined || p.stock_left > 1))
+    .sort((a, b) => a.cost_points - b.cost_points)[0];
+}
+
+/* The status perk of partner that the lowest tier unlocks, with the
+ * lifetime points that tier needs: {perk, points}. */
+export function pickStatusPerk(perks, ladder, partner) {
+  const need = (p) => {
+    const tier = ladder.find((x) => x.name === p.min_tier);
+    return p.min_tier ? (tier ? tier.min_lifetime_points : Infinity) : 0;
+  };
+  const list = perks.filter((p) => p.kind === 'status' && p.partner === partner && activeNow(p))
+    .map((perk) => ({ perk, points: need(perk) })).filter((x) => x.points !== Infinity)
+    .sort((a, b) => a.points - b.points);
+  return list[0];
 }
 
 /* Enrols subject through the API (for tests that start with a member). */

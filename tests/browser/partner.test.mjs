@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import {
   stack, launch, openPage, screenshot, assertAccessible, apiOk, items, pickVoucherPerk, pickStatusPerk,
-  memberWithVoucher, mintToken, newSubject, enrolByApi, DESKTOP,
+  memberWithVoucher, mintToken, newSubject, enrolByApi, awardUntil, partnerName, DESKTOP,
 } from './lib.mjs';
 
 const s = stack();
@@ -29,8 +29,8 @@ async function verdict(page, word) {
 test('partner counter: key, vouchers of every status, keyboard use', { skip: s.skip }, async (t) => {
   const tiers = await apiOk(s, 'GET', '/v1/tiers');
   const perks = items(await apiOk(s, 'GET', '/v1/perks?limit=500'));
-  const perk = pickVoucherPerk(s, perks, tiers.tiers || []);
-  assert.ok(perk, 'the demo catalogue has a voucher perk');
+  const perk = pickVoucherPerk(perks, tiers.tiers || [], await partnerName(s));
+  assert.ok(perk, 'the demo catalogue has a voucher perk of the demo partner');
   const browser = await launch();
   t.after(() => browser.close());
   const p = await openPage(browser, DESKTOP);
@@ -105,10 +105,15 @@ test('partner counter: key, vouchers of every status, keyboard use', { skip: s.s
 test('partner counter: a status pass is entitled, a forged one is not', { skip: s.skip }, async (t) => {
   const tiers = await apiOk(s, 'GET', '/v1/tiers');
   const perks = items(await apiOk(s, 'GET', '/v1/perks?limit=500'));
-  const status = pickStatusPerk(perks, tiers.tiers || []);
-  assert.ok(status, 'the demo catalogue has a status perk that a new member unlocks');
-  const token = mintToken(s.residentSecret, newSubject('pass'));
+  const pick = pickStatusPerk(perks, tiers.tiers || [], await partnerName(s));
+  assert.ok(pick, 'the demo partner honours a status perk');
+  const status = pick.perk;
+  const subject = newSubject('pass');
+  const token = mintToken(s.residentSecret, subject);
   await enrolByApi(s, token);
+  // Earn the tier the perk needs.
+  await awardUntil(s, subject, pick.points,
+    async () => (await apiOk(s, 'GET', '/v1/me', { auth: token })).lifetime_points);
   const pass = await apiOk(s, 'POST', '/v1/me/passes', { auth: token, body: { perk_id: status.id }, idem: randomUUID() }, [201]);
   assert.ok(pass.pass_code && pass.expires_at);
 

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
-  stack, launch, openPage, screenshot, assertAccessible, mintToken, newSubject, api, apiOk, items, awardUntil, pickVoucherPerk,
+  stack, launch, openPage, screenshot, assertAccessible, mintToken, newSubject, api, apiOk, items, awardUntil, pickVoucherPerk, partnerName,
   PHONE, DESKTOP,
 } from './lib.mjs';
 
@@ -28,8 +28,9 @@ test('resident journey: sign in, enrol, earn, redeem, voucher used at the counte
 
   const tiers = await apiOk(s, 'GET', '/v1/tiers');
   const ladder = tiers.tiers || [];
-  const perk = pickVoucherPerk(s, items(await apiOk(s, 'GET', '/v1/perks?limit=500')), ladder);
-  assert.ok(perk, 'the demo catalogue has a voucher perk a new member can redeem');
+  const partner = await partnerName(s);
+  const perk = pickVoucherPerk(items(await apiOk(s, 'GET', '/v1/perks?limit=500')), ladder, partner);
+  assert.ok(perk, `the demo catalogue has a voucher perk of ${partner} that a new member can redeem`);
   const issuers = items(await apiOk(s, 'GET', '/v1/issuers'));
   const rules = items(await apiOk(s, 'GET', '/v1/rules'));
   let district = null;

@@ -2,7 +2,8 @@
  * dialogs.js: the resident's modal screens: a voucher with its QR code
  * (and cancelling it), a status pass with its QR code and a live
  * countdown, and an API problem. QR images are fetched with the bearer
- * token and shown from a blob: URL, revoked when the dialog closes.
+ * token (an <img src> cannot send it) and shown as a data: URL: the
+ * site's Content-Security-Policy allows img-src 'self' data: only.
  */
 import { problemText, newIdempotencyKey } from '../shared/api.js';
 import { t, fmtNumber, fmtDateTime } from '../shared/i18n.js';
@@ -19,10 +20,18 @@ export function showProblem(err) {
   });
 }
 
-/* A QR image box that fetches path with the token. Returns {box, load,
- * dispose}. */
+/* The blob as a data: URL. */
+function dataUrl(blob) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(blob);
+  });
+}
+
+/* A QR image box that fetches path with the token. Returns {box, load}. */
 function qrImage(api, path, alt) {
-  let url = null;
   const img = h('img', { class: 'qr', alt, width: 256, height: 256, hidden: true });
   const wait = h('p', { class: 'muted small', text: t('common.loading') });
   const box = h('div', { class: 'qr-box' }, wait, img);
@@ -31,16 +40,14 @@ function qrImage(api, path, alt) {
     async load() {
       try {
         const blob = await api.blob(path, 'image/svg+xml');
-        url = URL.createObjectURL(blob);
         img.addEventListener('load', () => { img.hidden = false; wait.remove(); }, { once: true });
-        img.src = url;
+        img.src = await dataUrl(blob);
       } catch (e) {
         if (api.isSignedOut(e)) return;
         const p = problemText(e);
         replace(box, h('p', { class: 'note error', role: 'alert', text: `${t('qr.failed')} ${p.title}` }));
       }
     },
-    dispose() { if (url) URL.revokeObjectURL(url); url = null; },
   };
 }
 
@@ -67,7 +74,6 @@ export async function showVoucher(api, red, title) {
     body,
     buttons,
     onOpen: () => { if (qr) qr.load(); },
-    onClose: () => { if (qr) qr.dispose(); },
   });
   if (answer !== 'cancel-voucher') return null;
   const sure = await modal({
@@ -140,7 +146,7 @@ export async function showPass(api, perk) {
       ],
       buttons: [{ label: t('common.close'), value: 'close', kind: 'ghost' }],
       onOpen: (d) => { dlg = d; qr.load(); timer = setInterval(tick, 1000); },
-      onClose: () => { clearInterval(timer); qr.dispose(); },
+      onClose: () => { clearInterval(timer); },
     });
     if (answer !== 'renew') return;
   }
