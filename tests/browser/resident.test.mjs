@@ -10,8 +10,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import {
-  stack, launch, openPage, screenshot, assertAccessible, mintToken, newSubject, api, apiOk, items, awardUntil, pickVoucherPerk, partnerName,
+  stack, launch, openPage, screenshot, assertAccessible, SHOTS, mintToken, newSubject, api, apiOk, items, awardUntil, pickVoucherPerk, partnerName,
   PHONE, DESKTOP,
 } from './lib.mjs';
 
@@ -106,6 +108,11 @@ test('resident journey: sign in, enrol, earn, redeem, voucher used at the counte
     assert.ok(await dlg.locator('img.qr').evaluate((img) => img.naturalWidth > 0), 'the QR image decoded');
     const code = (await dlg.getByTestId('voucher-code').textContent()).trim();
     assert.ok(code.length >= 16, `a voucher code is shown (${code})`);
+    // The QR code on screen holds exactly the code printed under it.
+    const qrFile = join(SHOTS, 'resident-06-voucher-qr.png');
+    await dlg.locator('img.qr').screenshot({ path: qrFile });
+    const decoded = execFileSync('zbarimg', ['--quiet', '--raw', qrFile], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    assert.equal(decoded.replace(/[-\s]/g, '').toUpperCase(), code.replace(/[-\s]/g, '').toUpperCase());
     await screenshot(page, 'resident-06-voucher');
     await dlg.locator('[data-action="close"]').click();
     const reds = items(await apiOk(s, 'GET', '/v1/me/redemptions', { auth: token }));
@@ -172,6 +179,7 @@ test('resident journey: sign in, enrol, earn, redeem, voucher used at the counte
     const dlg = page.locator('dialog.pass[open]');
     await dlg.waitFor();
     await dlg.locator('img.qr').waitFor({ state: 'visible' });
+    assert.equal(await dlg.getByRole('button', { name: /new pass/i }).isVisible(), false, 'no "new pass" while the pass is valid');
     const first = await dlg.getByTestId('pass-countdown').textContent();
     assert.match(first, /^\d+:\d\d$/);
     await page.waitForFunction((f) => document.querySelector('[data-testid="pass-countdown"]').textContent !== f, first, { timeout: 3000 });
