@@ -49,8 +49,9 @@ export function stack() {
   };
 }
 
-/* Launches chromium with a fresh profile directory; close() removes it. */
-export async function launch() {
+/* Launches chromium with a fresh profile directory; close() removes it.
+ * scale: device pixels per CSS pixel (2 for crisp documentation images). */
+export async function launch({ scale = 1 } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'perkd-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.PERKD_CHROMIUM || '/usr/bin/chromium',
@@ -58,6 +59,7 @@ export async function launch() {
     args: FLAGS,
     acceptDownloads: true,
     viewport: PHONE,
+    deviceScaleFactor: scale,
   });
   const browser = {
     context,
