@@ -234,6 +234,8 @@ int	ht_body(struct ht_req *r, const struct ht_field *f, size_t n)
 	    HT_WARN_UNUSED;
 /* Sets a 422 validation problem from err. */
 void	ht_reply_verr(struct ht_req *r, const struct ht_verr *err);
+/* Sets a 422 validation problem for one field checked by hand. */
+void	ht_reply_field(struct ht_req *r, const char *field, const char *msg);
 /* Field accessors on a checked object: NULL/dflt when absent or null. */
 const char	*ht_jstr(const cJSON *obj, const char *name);
 long long	 ht_jint(const cJSON *obj, const char *name, long long dflt);
