@@ -35,7 +35,8 @@ export function stack() {
     if (env.CI === 'true') throw new Error(`browser tests need a stack in CI: ${why}`);
     return { skip: why };
   }
-  const need = ['PERKD_RESIDENT_SECRET', 'PERKD_ISSUER_KEY', 'PERKD_PARTNER_KEY'];
+  const need = ['PERKD_RESIDENT_SECRET', 'PERKD_ISSUER_KEY', 'PERKD_PARTNER_KEY', 'PERKD_MANAGER_KEY',
+    'PERKD_ISSUER_ORG', 'PERKD_PARTNER_ORG'];
   const missing = need.filter((k) => !env[k]);
   if (missing.length) throw new Error(`PERKD_URL is set but ${missing.join(', ')} missing: source the whole dev.env`);
   return {
@@ -43,9 +44,9 @@ export function stack() {
     residentSecret: env.PERKD_RESIDENT_SECRET,
     issuerKey: env.PERKD_ISSUER_KEY,
     partnerKey: env.PERKD_PARTNER_KEY,
-    managerKey: env.PERKD_MANAGER_KEY || null,
-    issuerOrg: env.PERKD_ISSUER_ORG || null,
-    partnerOrg: env.PERKD_PARTNER_ORG || null,
+    managerKey: env.PERKD_MANAGER_KEY,
+    issuerOrg: env.PERKD_ISSUER_ORG,
+    partnerOrg: env.PERKD_PARTNER_ORG,
   };
 }
 
@@ -240,6 +241,18 @@ export async function awardUntil(s, subject, target, lifetimeOf) {
     if ((await lifetimeOf()) >= target) break;
   }
   return made;
+}
+
+/* A new API key of the demo partner, so that failed checks made by
+ * other suites against the same stack (the limiter counts per key) never
+ * slow this test down. Returns {key, revoke()}; revoke() deletes it. */
+export async function freshPartnerKey(s) {
+  if (!s.managerKey || !s.partnerOrg) throw new Error('PERKD_MANAGER_KEY and PERKD_PARTNER_ORG are needed for a partner key');
+  const made = await apiOk(s, 'POST', `/v1/admin/orgs/${s.partnerOrg}/keys`, { auth: s.managerKey, body: {} }, [200, 201]);
+  return {
+    key: made.key,
+    revoke: () => apiOk(s, 'DELETE', `/v1/admin/keys/${made.id}`, { auth: s.managerKey }, [200, 204]),
+  };
 }
 
 /* The demo partner's name, which the catalogue uses for a perk's

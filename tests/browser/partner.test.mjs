@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import {
   stack, launch, openPage, screenshot, assertAccessible, apiOk, items, pickVoucherPerk, pickStatusPerk,
-  memberWithVoucher, mintToken, newSubject, enrolByApi, awardUntil, partnerName, DESKTOP,
+  memberWithVoucher, mintToken, newSubject, enrolByApi, awardUntil, partnerName, freshPartnerKey, DESKTOP,
 } from './lib.mjs';
 
 const s = stack();
@@ -31,6 +31,8 @@ test('partner counter: key, vouchers of every status, keyboard use', { skip: s.s
   const perks = items(await apiOk(s, 'GET', '/v1/perks?limit=500'));
   const perk = pickVoucherPerk(perks, tiers.tiers || [], await partnerName(s));
   assert.ok(perk, 'the demo catalogue has a voucher perk of the demo partner');
+  const partnerKey = await freshPartnerKey(s);
+  t.after(() => partnerKey.revoke());
   const browser = await launch();
   t.after(() => browser.close());
   const p = await openPage(browser, DESKTOP);
@@ -54,7 +56,7 @@ test('partner counter: key, vouchers of every status, keyboard use', { skip: s.s
   });
 
   await t.test('an unknown code is "not yours or unknown"', async () => {
-    await page.locator('#partner-key').fill(s.partnerKey);
+    await page.locator('#partner-key').fill(partnerKey.key);
     await page.getByRole('button', { name: /use this key/i }).click();
     p.expectFailure('/v1/vouchers/check', 404);
     await page.locator('#code').fill('0000-0000-0000-0000-0000-0000');
@@ -117,11 +119,13 @@ test('partner counter: a status pass is entitled, a forged one is not', { skip: 
   const pass = await apiOk(s, 'POST', '/v1/me/passes', { auth: token, body: { perk_id: status.id }, idem: randomUUID() }, [201]);
   assert.ok(pass.pass_code && pass.expires_at);
 
+  const partnerKey = await freshPartnerKey(s);
+  t.after(() => partnerKey.revoke());
   const browser = await launch();
   t.after(() => browser.close());
   const p = await openPage(browser, DESKTOP);
   const { page } = p;
-  await signInCounter(page, s.partnerKey);
+  await signInCounter(page, partnerKey.key);
   await page.locator('#mode-pass').check();
   await page.locator('#perk').selectOption(status.id);
   await page.locator('#pass').fill(pass.pass_code);

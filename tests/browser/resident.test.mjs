@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import {
-  stack, launch, openPage, screenshot, assertAccessible, SHOTS, mintToken, newSubject, api, apiOk, items, awardUntil, pickVoucherPerk, partnerName,
+  stack, launch, openPage, screenshot, assertAccessible, SHOTS, mintToken, newSubject, api, apiOk, items, awardUntil, pickVoucherPerk, partnerName, freshPartnerKey,
   PHONE, DESKTOP,
 } from './lib.mjs';
 
@@ -124,9 +124,11 @@ test('resident journey: sign in, enrol, earn, redeem, voucher used at the counte
   });
 
   await t.test('the partner counter page checks the voucher and marks it used', async () => {
+    const partnerKey = await freshPartnerKey(s);
+    t.after(() => partnerKey.revoke());
     const p = await openPage(browser, DESKTOP);
     await p.page.goto(`${s.url}/partner/`);
-    await p.page.locator('#partner-key').fill(s.partnerKey);
+    await p.page.locator('#partner-key').fill(partnerKey.key);
     await p.page.getByRole('button', { name: /use this key/i }).click();
     // Typed the way a person reads it out: lower case, spaces for dashes.
     await p.page.locator('#code').fill(` ${red.code.toLowerCase().replace(/-/g, ' ')} `);
