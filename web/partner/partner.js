@@ -20,6 +20,32 @@ export function normalizeVoucher(raw) {
   return String(raw || '').toUpperCase().replace(/[\s\u00a0-]+/g, '');
 }
 
+/* The perk a pass names (docs/passes.md: v1.<base64url JSON payload>.
+ * <base64url signature>, the payload holding "perk"), or null. Read only
+ * to preselect the perk: whether the pass is genuine is the server's
+ * answer, for the perk the partner chose. */
+export function passPerk(code) {
+  const m = /^v1\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+$/.exec(String(code || '').trim());
+  if (!m) return null;
+  try {
+    const b64 = m[1].replace(/-/g, '+').replace(/_/g, '/');
+    const payload = JSON.parse(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4)));
+    return typeof payload.perk === 'string' ? payload.perk : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+/* Selects the perk named by the pass in the pass field, if it is listed. */
+function preselectPerk() {
+  const pass = document.getElementById('pass');
+  const sel = document.getElementById('perk');
+  const perk = pass && passPerk(pass.value);
+  if (!sel || !perk || ![...sel.options].some((o) => o.value === perk)) return;
+  sel.value = perk;
+  state.perkId = perk;
+}
+
 function key() { return sessionStorage.getItem(KEY); }
 
 function forgetKey(messageKey) {
@@ -245,8 +271,12 @@ async function scan() {
   });
   const answer = await closed;
   if (answer !== 'found' || !found) return;
-  const field = document.getElementById(state.mode === 'voucher' ? 'code' : 'pass');
+  // A pass says so (v1.…); anything else is taken as a voucher code.
+  const mode = passPerk(found) ? 'pass' : 'voucher';
+  if (mode !== state.mode) { state.mode = mode; state.result = null; draw(); }
+  const field = document.getElementById(mode === 'voucher' ? 'code' : 'pass');
   if (field) field.value = found;
+  if (mode === 'pass') preselectPerk();
   submitCheck();
 }
 
@@ -280,7 +310,7 @@ function checkForm() {
       h('label', { for: 'pass', text: t('partner.passLabel') }),
       h('p', { class: 'muted small', id: 'pass-hint', text: t('partner.passHint') }),
       h('textarea', { id: 'pass', rows: 3, autocomplete: 'off', spellcheck: 'false',
-        'aria-describedby': 'pass-hint pass-error' }),
+        'aria-describedby': 'pass-hint pass-error', oninput: preselectPerk }),
       h('p', { class: 'field-error', id: 'pass-error' })));
   }
   return h('form', { class: 'card checkform', novalidate: true,
