@@ -39,6 +39,9 @@ test('resident journey: sign in, enrol, earn, redeem, voucher used at the counte
 
   await t.test('signs in from the URL fragment and sees the consent screen', async () => {
     r.expectFailure('/v1/me', 404);   // not enrolled yet: the page asks /v1/me first
+    // A controllable clock (it runs in real time until fast-forwarded), for
+    // the pass's expiry below.
+    await page.clock.install();
     await page.goto(`${s.url}/#token=${token}`);
     await page.locator('#consent-h').waitFor();
     assert.ok(!page.url().includes('token'), `the token is gone from the address bar (${page.url()})`);
@@ -186,6 +189,11 @@ test('resident journey: sign in, enrol, earn, redeem, voucher used at the counte
     assert.match(first, /^\d+:\d\d$/);
     await page.waitForFunction((f) => document.querySelector('[data-testid="pass-countdown"]').textContent !== f, first, { timeout: 3000 });
     await screenshot(page, 'resident-08b-pass');
+    // Ten minutes later the pass says it has expired and offers a new one.
+    await page.clock.fastForward('10:05');
+    await dlg.getByRole('button', { name: /new pass/i }).waitFor({ state: 'visible' });
+    assert.match(await dlg.locator('.pass-state').textContent(), /expired/i);
+    await screenshot(page, 'resident-08c-pass-expired');
     await dlg.locator('[data-action="close"]').click();
   });
 
