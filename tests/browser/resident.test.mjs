@@ -160,6 +160,28 @@ test('resident journey: sign in, enrol, earn, redeem, voucher used at the counte
     await screenshot(page, 'resident-07-used');
   });
 
+  await t.test('cancels an unused voucher and gets the points back', async () => {
+    await awardUntil(s, subject, perk.cost_points, async () => (await me()).balance);
+    const before = (await me()).balance;
+    await page.locator('#refresh').click();
+    await page.locator(`li.perk[data-perk-id="${perk.id}"] button`).click();
+    await page.locator('dialog.modal[open] [data-action="redeem"]').click();
+    await page.locator('dialog.voucher[open] [data-action="close"]').click();
+    const second = items(await apiOk(s, 'GET', '/v1/me/redemptions', { auth: token }))
+      .find((x) => x.status === 'issued' && x.id !== red.id);
+    assert.ok(second, 'a second voucher was issued');
+    await page.locator(`li.voucher[data-redemption-id="${second.id}"] button`).click();
+    await page.locator('dialog.voucher[open] [data-action="cancel-voucher"]').click();
+    const sure = page.locator('dialog.modal[open]');
+    await sure.waitFor();
+    await screenshot(page, 'resident-07b-cancel');
+    await sure.locator('[data-action="cancel-voucher"]').click();
+    await page.locator(`li.voucher[data-redemption-id="${second.id}"][data-status="cancelled"]`).waitFor();
+    await page.locator('li.ledger.refund').first().waitFor();
+    assert.equal((await me()).balance, before);
+    await page.waitForFunction((n) => document.querySelector('[data-testid="balance"]').textContent.replace(/\D/g, '') === String(n), before);
+  });
+
   await t.test('reviews and saves who may report acts', async () => {
     await page.locator('#sources summary').click();
     await page.locator('#save-sources').waitFor();
