@@ -51,13 +51,14 @@ export function stack() {
 }
 
 /* Launches chromium with a fresh profile directory; close() removes it.
- * scale: device pixels per CSS pixel (2 for crisp documentation images). */
-export async function launch({ scale = 1 } = {}) {
+ * scale: device pixels per CSS pixel (2 for crisp documentation images);
+ * args: more chromium flags (a fake camera, say). */
+export async function launch({ scale = 1, args = [] } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'perkd-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.PERKD_CHROMIUM || '/usr/bin/chromium',
     headless: true,
-    args: FLAGS,
+    args: [...FLAGS, ...args],
     acceptDownloads: true,
     viewport: PHONE,
     deviceScaleFactor: scale,
