@@ -16,6 +16,15 @@ import {
 
 const s = stack();
 
+/* A fresh partner key and a browser, both cleaned up after test t. */
+async function counterSetup(t, launchOptions) {
+  const partnerKey = await freshPartnerKey(s);
+  t.after(() => partnerKey.revoke());
+  const browser = await launch(launchOptions);
+  t.after(() => browser.close());
+  return { partnerKey, browser };
+}
+
 async function signInCounter(page, key) {
   await page.goto(`${s.url}/partner/`);
   await page.locator('#partner-key').fill(key);
@@ -31,10 +40,7 @@ test('partner counter: key, vouchers of every status, keyboard use', { skip: s.s
   const perks = items(await apiOk(s, 'GET', '/v1/perks?limit=500'));
   const perk = pickVoucherPerk(perks, tiers.tiers || [], await partnerName(s));
   assert.ok(perk, 'the demo catalogue has a voucher perk of the demo partner');
-  const partnerKey = await freshPartnerKey(s);
-  t.after(() => partnerKey.revoke());
-  const browser = await launch();
-  t.after(() => browser.close());
+  const { partnerKey, browser } = await counterSetup(t);
   const p = await openPage(browser, DESKTOP);
   const { page } = p;
 
@@ -119,10 +125,7 @@ test('partner counter: a status pass is entitled, a forged one is not', { skip: 
   const pass = await apiOk(s, 'POST', '/v1/me/passes', { auth: token, body: { perk_id: status.id }, idem: randomUUID() }, [201]);
   assert.ok(pass.pass_code && pass.expires_at);
 
-  const partnerKey = await freshPartnerKey(s);
-  t.after(() => partnerKey.revoke());
-  const browser = await launch();
-  t.after(() => browser.close());
+  const { partnerKey, browser } = await counterSetup(t);
   const p = await openPage(browser, DESKTOP);
   const { page } = p;
   await signInCounter(page, partnerKey.key);
@@ -163,10 +166,8 @@ test('partner counter: scanning a QR code checks what it holds', { skip: s.skip 
     async () => (await apiOk(s, 'GET', '/v1/me', { auth: token })).lifetime_points);
   const pass = await apiOk(s, 'POST', '/v1/me/passes', { auth: token, body: { perk_id: pick.perk.id }, idem: randomUUID() }, [201]);
 
-  const partnerKey = await freshPartnerKey(s);
-  t.after(() => partnerKey.revoke());
-  const browser = await launch({ args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] });
-  t.after(() => browser.close());
+  const { partnerKey, browser } = await counterSetup(t,
+    { args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] });
   await browser.context.grantPermissions(['camera'], { origin: s.url });
   await browser.context.addInitScript(() => {
     window.BarcodeDetector = class {
