@@ -13,7 +13,8 @@ import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import {
-  stack, launch, openPage, screenshot, assertAccessible, SHOTS, mintToken, newSubject, api, apiOk, items, awardUntil, pickVoucherPerk, partnerName, freshPartnerKey,
+  stack, launch, openPage, screenshot, assertAccessible, SHOTS, mintToken, newSubject, api, apiOk, items, awardUntil,
+  pickVoucherPerk, partnerName, freshPartnerKey, enrolByApi,
   PHONE, DESKTOP,
 } from './lib.mjs';
 
@@ -264,4 +265,48 @@ test('a refused token shows the sign-in explanation, in either language', { skip
   assert.equal(await r.page.evaluate(() => document.documentElement.lang), 'zh-Hans');
   await screenshot(r.page, 'resident-13-signin-zh');
   r.assertClean();
+});
+
+test('problems are shown in words, and one failing part leaves the rest usable', { skip: s.skip }, async (t) => {
+  const subject = newSubject('problems');
+  const token = mintToken(s.residentSecret, subject);
+  await enrolByApi(s, token);
+  const tiers = await apiOk(s, 'GET', '/v1/tiers');
+  const perk = pickVoucherPerk(items(await apiOk(s, 'GET', '/v1/perks?limit=500')), tiers.tiers, await partnerName(s));
+  await awardUntil(s, subject, perk.cost_points,
+    async () => (await apiOk(s, 'GET', '/v1/me', { auth: token })).balance);
+  const browser = await launch();
+  t.after(() => browser.close());
+  const r = await openPage(browser, PHONE);
+  const { page } = r;
+  const problem = (status, code, title, headers = {}) => ({
+    status, headers, contentType: 'application/problem+json',
+    body: JSON.stringify({ type: `urn:perkd:problem:${code}`, title, status, detail: title, code }),
+  });
+  // The ledger's database is down; the perk runs out just as it is redeemed.
+  await page.route('**/v1/me/ledger*', (route) => route.fulfill(problem(503, 'database_unavailable', 'Database unavailable', { 'Retry-After': '5' })));
+  await page.route('**/v1/me/redemptions', (route) => (route.request().method() === 'POST'
+    ? route.fulfill(problem(409, 'out_of_stock', 'Out of stock')) : route.continue()));
+  r.expectFailure('/v1/me/ledger', 503);
+  r.expectFailure('/v1/me/redemptions', 409);
+
+  await page.goto(`${s.url}/#token=${token}`);
+  await page.locator('#activity .note.error', { hasText: /not available right now/i }).waitFor();
+  await page.locator('#summary').waitFor();
+  await page.locator(`li.perk[data-perk-id="${perk.id}"] button`).click();
+  await page.locator('dialog.modal[open] [data-action="redeem"]').click();
+  const dlg = page.locator('dialog.problem[open]');
+  await dlg.locator('h2', { hasText: 'This perk has just run out.' }).waitFor();
+  await screenshot(page, 'resident-14-problem');
+  await dlg.locator('[data-action="close"]').click();
+
+  await page.locator('#lang-switch').selectOption('zh-Hans');
+  await page.locator(`li.perk[data-perk-id="${perk.id}"] button`).click();
+  await page.locator('dialog.modal[open] [data-action="redeem"]').click();
+  await page.locator('dialog.problem[open] h2', { hasText: '此权益刚刚兑完。' }).waitFor();
+  await page.locator('dialog.problem[open] [data-action="close"]').click();
+  const reds = items(await apiOk(s, 'GET', '/v1/me/redemptions', { auth: token }));
+  assert.equal(reds.length, 0, 'the refused redemptions issued nothing');
+  r.assertClean();
+  await apiOk(s, 'DELETE', '/v1/me', { auth: token }, [204]);
 });

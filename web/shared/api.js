@@ -90,14 +90,12 @@ export function problemText(err) {
   if (!(err instanceof ApiError)) {
     return { title: t('problem.unexpected'), detail: String(err && err.message || err) };
   }
+  // perkd repeats the title as the detail when it has nothing to add.
+  const detail = err.detail && err.detail !== err.title ? err.detail : '';
   const key = `problem.${err.code}`;
   if (has(key)) {
-    const detail = err.retryAfter !== undefined && has(`${key}.retry`)
-      ? t(`${key}.retry`, { n: err.retryAfter }) : (err.detail || '');
-    return { title: t(key), detail };
+    const retry = err.retryAfter !== undefined && has(`${key}.retry`) ? t(`${key}.retry`, { n: err.retryAfter }) : '';
+    return { title: t(key), detail: retry || detail };
   }
-  return {
-    title: err.title || t('problem.generic', { status: err.status }),
-    detail: err.detail || '',
-  };
+  return { title: err.title || t('problem.generic', { status: err.status }), detail };
 }
