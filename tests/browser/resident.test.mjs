@@ -12,9 +12,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import {
   stack, launch, openPage, screenshot, assertAccessible, SHOTS, mintToken, newSubject, api, apiOk, items, awardUntil,
-  pickVoucherPerk, partnerName, freshPartnerKey, enrolByApi,
+  pickVoucherPerk, partnerName, freshPartnerKey, enrolByApi, issuerRules,
   PHONE, DESKTOP,
 } from './lib.mjs';
 
@@ -307,6 +308,30 @@ test('problems are shown in words, and one failing part leaves the rest usable',
   await page.locator('dialog.problem[open] [data-action="close"]').click();
   const reds = items(await apiOk(s, 'GET', '/v1/me/redemptions', { auth: token }));
   assert.equal(reds.length, 0, 'the refused redemptions issued nothing');
+  r.assertClean();
+  await apiOk(s, 'DELETE', '/v1/me', { auth: token }, [204]);
+});
+
+test('long lists page with "show more", focus on the first new entry', { skip: s.skip }, async (t) => {
+  const subject = newSubject('paging');
+  const token = mintToken(s.residentSecret, subject);
+  await enrolByApi(s, token);
+  // 25 awards from the issuer's rule without a daily cap.
+  const rule = (await issuerRules(s)).find((r) => !r.daily_cap);
+  assert.ok(rule, 'the demo issuer has a rule without a daily cap');
+  for (let i = 0; i < 25; i++) {
+    await apiOk(s, 'POST', '/v1/awards', { auth: s.issuerKey, body: { subject, rule: rule.code, external_ref: `paging-${randomUUID()}` } }, [201]);
+  }
+  const browser = await launch();
+  t.after(() => browser.close());
+  const r = await openPage(browser, PHONE);
+  await r.page.goto(`${s.url}/#token=${token}`);
+  await r.page.locator('#activity li.ledger').first().waitFor();
+  assert.equal(await r.page.locator('#activity li.ledger').count(), 20);
+  await r.page.locator('#activity-more').click();
+  await r.page.waitForFunction(() => document.querySelectorAll('#activity li.ledger').length === 25);
+  assert.equal(await r.page.locator('#activity-more').count(), 0, 'no "show more" after the last page');
+  assert.equal(await r.page.evaluate(() => [...document.querySelectorAll('#activity li')].indexOf(document.activeElement)), 20);
   r.assertClean();
   await apiOk(s, 'DELETE', '/v1/me', { auth: token }, [204]);
 });

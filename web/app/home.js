@@ -238,47 +238,73 @@ export function renderHome(main, me, ctx) {
     if (el) el.focus();
   }
 
-  function activity() {
-    if (!data.ledger.ok) return section('activity', 'activity.title', errorNote(data.ledger.error));
-    const list = itemsOf(data.ledger.value);
-    if (!list.length) return section('activity', 'activity.title', h('p', { class: 'muted', text: t('activity.none') }));
-    const ul = h('ul', { class: 'list' });
-    for (const e of list) {
-      const reason = e.kind === 'award' ? t('activity.award', { rule: ruleTitle(e.rule) })
-        : e.kind === 'redemption' ? t('activity.redemption', { perk: perkTitle(e.perk) })
-          : e.kind === 'refund' ? t('activity.refund', { perk: perkTitle(e.perk) })
-            : e.kind === 'closure' ? t('activity.closure') : e.kind;
-      const pts = e.points > 0 ? `+${fmtNumber(e.points)}` : fmtNumber(e.points);
-      ul.append(h('li', { class: `row ledger ${e.kind}`, 'data-kind': e.kind },
-        h('div', { class: 'grow' },
-          h('div', { class: 'title', text: reason }),
-          h('div', { class: 'muted small' }, h('time', { datetime: e.at, text: fmtDateTime(e.at) }),
-            ' · ', t('activity.balanceAfter', { n: fmtNumber(e.balance_after) }))),
-        h('div', { class: `points ${e.points > 0 ? 'plus' : 'minus'}`, 'aria-label': t('activity.pointsAria', { n: pts }), text: pts })));
-    }
-    return section('activity', 'activity.title', ul);
+  /* A section listing a paged API list: state is data.ledger or
+   * data.access ({ok, value: {items, next_cursor}}); "show more" fetches
+   * the next page of path and appends it. */
+  function pagedSection({ id, titleKey, intro, noneKey, state, path, row }) {
+    const head = intro ? h('p', { class: 'muted small', text: t(intro) }) : null;
+    if (!state.ok) return section(id, titleKey, head, errorNote(state.error));
+    const list = itemsOf(state.value);
+    if (!list.length) return section(id, titleKey, head, h('p', { class: 'muted', text: t(noneKey) }));
+    const ul = h('ul', { class: 'list' }, list.map(row));
+    const cursor = state.value && state.value.next_cursor;
+    const more = cursor ? h('button', { class: 'btn small', type: 'button', id: `${id}-more`, text: t('common.more'),
+      onclick: async () => {
+        more.disabled = true;
+        let page;
+        try {
+          page = await api.get(`${path}&cursor=${encodeURIComponent(cursor)}`);
+        } catch (e) {
+          more.disabled = false;
+          if (!api.isSignedOut(e)) await showProblem(e);
+          return;
+        }
+        state.value = { items: [...list, ...itemsOf(page)], next_cursor: page.next_cursor || null };
+        const fresh = pagedSection({ id, titleKey, intro, noneKey, state, path, row });
+        document.getElementById(id).replaceWith(fresh);
+        // Keyboard and screen reader users continue at the first new entry.
+        const first = fresh.querySelectorAll('li')[list.length];
+        if (first) { first.tabIndex = -1; first.focus(); }
+      } }) : null;
+    return section(id, titleKey, head, ul, more);
+  }
+
+  function ledgerRow(e) {
+    const reason = e.kind === 'award' ? t('activity.award', { rule: ruleTitle(e.rule) })
+      : e.kind === 'redemption' ? t('activity.redemption', { perk: perkTitle(e.perk) })
+        : e.kind === 'refund' ? t('activity.refund', { perk: perkTitle(e.perk) })
+          : e.kind === 'closure' ? t('activity.closure') : e.kind;
+    const pts = e.points > 0 ? `+${fmtNumber(e.points)}` : fmtNumber(e.points);
+    return h('li', { class: `row ledger ${e.kind}`, 'data-kind': e.kind },
+      h('div', { class: 'grow' },
+        h('div', { class: 'title', text: reason }),
+        h('div', { class: 'muted small' }, h('time', { datetime: e.at, text: fmtDateTime(e.at) }),
+          ' · ', t('activity.balanceAfter', { n: fmtNumber(e.balance_after) }))),
+      h('div', { class: `points ${e.points > 0 ? 'plus' : 'minus'}`, 'aria-label': t('activity.pointsAria', { n: pts }), text: pts }));
   }
 
   function orgName(e) {
-    const o = e.org ?? e.organisation ?? e.organization ?? e.org_name;
+    const o = e.org_name ?? e.org ?? e.organisation;
     if (o && typeof o === 'object') return o.name || o.id || '';
     return o || '';
   }
 
+  function accessRow(e) {
+    const action = e.action || '';
+    return h('li', { class: 'row access', 'data-action': action },
+      h('div', { class: 'grow' },
+        h('div', { class: 'title', text: t(`access.${action}`, { org: orgName(e) }, t('access.other', { org: orgName(e), action })) }),
+        h('div', { class: 'muted small' }, h('time', { datetime: e.at, text: fmtDateTime(e.at) }))));
+  }
+
+  function activity() {
+    return pagedSection({ id: 'activity', titleKey: 'activity.title', noneKey: 'activity.none',
+      state: data.ledger, path: `/v1/me/ledger?limit=${LEDGER_SHOWN}`, row: ledgerRow });
+  }
+
   function access() {
-    const intro = h('p', { class: 'muted small', text: t('access.intro') });
-    if (!data.access.ok) return section('access', 'access.title', intro, errorNote(data.access.error));
-    const list = itemsOf(data.access.value);
-    if (!list.length) return section('access', 'access.title', intro, h('p', { class: 'muted', text: t('access.none') }));
-    const ul = h('ul', { class: 'list' });
-    for (const e of list) {
-      const action = e.action || e.kind || '';
-      ul.append(h('li', { class: 'row access', 'data-action': action },
-        h('div', { class: 'grow' },
-          h('div', { class: 'title', text: t(`access.${action}`, { org: orgName(e) }, t('access.other', { org: orgName(e), action })) }),
-          h('div', { class: 'muted small' }, h('time', { datetime: e.at, text: fmtDateTime(e.at) })))));
-    }
-    return section('access', 'access.title', intro, ul);
+    return pagedSection({ id: 'access', titleKey: 'access.title', intro: 'access.intro', noneKey: 'access.none',
+      state: data.access, path: `/v1/me/access-log?limit=${ACCESS_SHOWN}`, row: accessRow });
   }
 
   function mydata() {

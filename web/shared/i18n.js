@@ -29,6 +29,7 @@ const STRINGS = {
     'common.close': 'Close',
     'common.ok': 'OK',
     'common.notNow': 'Not now',
+    'common.more': 'Show more',
     'common.pointsUnit': { one: 'point', other: 'points' },
 
     'signin.title': 'Sign in',
@@ -286,6 +287,7 @@ const STRINGS = {
     'common.close': '关闭',
     'common.ok': '好的',
     'common.notNow': '暂不',
+    'common.more': '显示更多',
     'common.pointsUnit': { other: '积分' },
 
     'signin.title': '登录',
