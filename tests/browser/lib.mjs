@@ -244,16 +244,27 @@ export async function awardUntil(s, subject, target, lifetimeOf) {
   return made;
 }
 
-/* A new API key of the demo partner, so that failed checks made by
- * other suites against the same stack (the limiter counts per key) never
- * slow this test down. Returns {key, revoke()}; revoke() deletes it. */
-export async function freshPartnerKey(s) {
-  if (!s.managerKey || !s.partnerOrg) throw new Error('PERKD_MANAGER_KEY and PERKD_PARTNER_ORG are needed for a partner key');
-  const made = await apiOk(s, 'POST', `/v1/admin/orgs/${s.partnerOrg}/keys`, { auth: s.managerKey, body: {} }, [200, 201]);
+/* A new API key of the demo partner, revoked after the test: no test
+ * depends on the shared demo key staying valid. Returns {key, revoke()}.
+ * (perkd's failed-check limiter counts per organisation, so this does
+ * not isolate tests from each other's failed checks: see
+ * newPartnerOrg.) */
+export async function freshPartnerKey(s, org = s.partnerOrg) {
+  const made = await apiOk(s, 'POST', `/v1/admin/orgs/${org}/keys`, { auth: s.managerKey, body: {} }, [200, 201]);
   return {
     key: made.key,
     revoke: () => apiOk(s, 'DELETE', `/v1/admin/keys/${made.id}`, { auth: s.managerKey }, [200, 204]),
   };
+}
+
+/* A new partner organisation of its own (no perks) with a key: for tests
+ * whose failed checks must not push the demo partner over the limit.
+ * Returns {org, key, revoke()}. */
+export async function newPartnerOrg(s) {
+  const org = await apiOk(s, 'POST', '/v1/admin/orgs', {
+    auth: s.managerKey, body: { name: `browser-test-${randomUUID()}`, roles: ['partner'] },
+  }, [201]);
+  return { org: org.id, ...(await freshPartnerKey(s, org.id)) };
 }
 
 /* The demo partner's name, which the catalogue uses for a perk's

@@ -11,14 +11,15 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import {
   stack, launch, openPage, screenshot, assertAccessible, apiOk, items, pickVoucherPerk, pickStatusPerk,
-  memberWithVoucher, mintToken, newSubject, enrolByApi, awardUntil, partnerName, freshPartnerKey, DESKTOP,
+  memberWithVoucher, mintToken, newSubject, enrolByApi, awardUntil, partnerName, freshPartnerKey, newPartnerOrg, DESKTOP,
 } from './lib.mjs';
 
 const s = stack();
 
-/* A fresh partner key and a browser, both cleaned up after test t. */
-async function counterSetup(t, launchOptions) {
-  const partnerKey = await freshPartnerKey(s);
+/* A fresh partner key (of the demo partner, or of an organisation of its
+ * own if ownOrg) and a browser, both cleaned up after test t. */
+async function counterSetup(t, launchOptions, ownOrg = false) {
+  const partnerKey = ownOrg ? await newPartnerOrg(s) : await freshPartnerKey(s);
   t.after(() => partnerKey.revoke());
   const browser = await launch(launchOptions);
   t.after(() => browser.close());
@@ -200,5 +201,40 @@ test('partner counter: scanning a QR code checks what it holds', { skip: s.skip 
   assert.ok(await page.locator('#mode-pass').isChecked());
   assert.equal(await page.locator('#perk').inputValue(), pick.perk.id);
   await screenshot(page, 'partner-16-scanned-pass');
+  p.assertClean();
+});
+
+test('partner counter: too many failed checks, and an expired voucher', { skip: s.skip }, async (t) => {
+  // An organisation of its own: perkd counts failed checks per
+  // organisation, and over the limit it refuses every check for a while.
+  const { partnerKey, browser } = await counterSetup(t, {}, true);
+  const p = await openPage(browser, DESKTOP);
+  const { page } = p;
+  await signInCounter(page, partnerKey.key);
+
+  // Unknown codes until the limiter answers 429 (LIM_CHECK_FAILS a window).
+  p.expectFailure('/v1/vouchers/check', 404);
+  p.expectFailure('/v1/vouchers/check', 429);
+  let limited = false;
+  for (let i = 0; i < 30 && !limited; i++) {
+    await page.locator('#code').fill(`ZZZZ-ZZZZ-ZZZZ-${String(i).padStart(4, '0')}`);
+    await page.locator('#check').click();
+    await page.getByTestId('verdict').filter({ hasText: /^(NOT YOURS OR UNKNOWN|TOO MANY FAILED CHECKS)$/ }).waitFor();
+    limited = (await page.getByTestId('verdict').textContent()) === 'TOO MANY FAILED CHECKS';
+    if (!limited) await page.locator('#again').click();
+  }
+  assert.ok(limited, 'failed checks are limited');
+  assert.match(await page.locator('#result').textContent(), /wait \d+ seconds?/i);
+  await screenshot(page, 'partner-17-rate-limited');
+
+  // An expired voucher (forced: a real one lasts for days).
+  const expired = { valid: false, status: 'expired', perk_id: 'prk_X', expires_at: new Date(Date.now() - 3600e3).toISOString() };
+  await page.route('**/v1/vouchers/check', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(expired) }));
+  await page.locator('#again').click();
+  await page.locator('#code').fill('AAAA-BBBB-CCCC-DDDD');
+  await page.locator('#check').click();
+  await verdict(page, 'EXPIRED');
+  assert.equal(await page.locator('#use').count(), 0, 'no "mark as used" for an expired voucher');
+  await screenshot(page, 'partner-18-expired');
   p.assertClean();
 });
