@@ -6,7 +6,8 @@
  * a district and an explicit, unticked-by-default consent, then enrols.
  * Choices survive a language switch (kept in `choice`).
  */
-import { itemsOf, problemText, newIdempotencyKey, ApiError } from '../shared/api.js';
+import { itemsOf, newIdempotencyKey, ApiError } from '../shared/api.js';
+import { problemNote } from './dialogs.js';
 import { t, fmtNumber, CONSENT_VERSION } from '../shared/i18n.js';
 import { h, replace, announce } from '../shared/dom.js';
 
@@ -21,11 +22,6 @@ async function loadPublic(api) {
     if (r.status === 'rejected' && api.isSignedOut(r.reason)) throw r.reason;
   }
   return { rules: wrap(rules), issuers: wrap(issuers), districts: wrap(districts) };
-}
-
-function problemNote(err) {
-  const p = problemText(err);
-  return h('p', { class: 'note error', role: 'alert' }, p.title, p.detail ? ` ${p.detail}` : '');
 }
 
 function rulesList(rules) {
@@ -130,8 +126,7 @@ export async function renderConsent(main, ctx) {
       submit.disabled = false;
       if (api.isSignedOut(e)) return;
       if (e instanceof ApiError && e.code === 'already_enrolled') { ctx.restart(); return; }
-      const p = problemText(e);
-      replace(status, h('p', { class: 'note error', role: 'alert' }, p.title, p.detail ? ` ${p.detail}` : ''));
+      replace(status, problemNote(e));
       return;
     }
     announce(t('consent.joined'));

@@ -9,6 +9,12 @@ import { problemText, newIdempotencyKey } from '../shared/api.js';
 import { t, fmtNumber, fmtDateTime } from '../shared/i18n.js';
 import { h, replace, announce, modal } from '../shared/dom.js';
 
+/* An API problem as an inline alert (a <p>, or tag). */
+export function problemNote(err, tag = 'p') {
+  const p = problemText(err);
+  return h(tag, { class: 'note error', role: 'alert' }, p.title, p.detail ? ` ${p.detail}` : '');
+}
+
 /* Shows an API problem in a dialog with one button. */
 export function showProblem(err) {
   const p = problemText(err);

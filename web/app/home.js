@@ -5,10 +5,10 @@
  * the resident's own data (export, leave). Each part loads on its own, so
  * one failing call leaves the rest of the screen usable.
  */
-import { itemsOf, problemText, newIdempotencyKey } from '../shared/api.js';
+import { itemsOf, newIdempotencyKey } from '../shared/api.js';
 import { t, fmtNumber, fmtDate, fmtDateTime } from '../shared/i18n.js';
 import { h, replace, announce, modal, starsAndFlags } from '../shared/dom.js';
-import { showVoucher, showPass, showProblem } from './dialogs.js';
+import { showVoucher, showPass, showProblem, problemNote } from './dialogs.js';
 import { sourcesEditor } from './sources.js';
 
 const LEDGER_SHOWN = 20;
@@ -36,11 +36,6 @@ async function load(api) {
     if (r.status === 'rejected' && api.isSignedOut(r.reason)) throw r.reason;
   }
   return data;
-}
-
-function errorNote(err) {
-  const p = problemText(err);
-  return h('p', { class: 'note error', role: 'alert' }, p.title, p.detail ? ` ${p.detail}` : '');
 }
 
 function section(id, titleKey, ...content) {
@@ -137,7 +132,7 @@ export function renderHome(main, me, ctx) {
   }
 
   function vouchers() {
-    if (!data.redemptions.ok) return section('vouchers', 'vouchers.title', errorNote(data.redemptions.error));
+    if (!data.redemptions.ok) return section('vouchers', 'vouchers.title', problemNote(data.redemptions.error));
     const order = { issued: 0, used: 1, expired: 2, cancelled: 3 };
     const list = itemsOf(data.redemptions.value).slice()
       .sort((a, b) => (order[a.status] ?? 9) - (order[b.status] ?? 9));
@@ -170,7 +165,7 @@ export function renderHome(main, me, ctx) {
   }
 
   function perks() {
-    if (!data.perks.ok) return section('perks', 'perks.title', errorNote(data.perks.error));
+    if (!data.perks.ok) return section('perks', 'perks.title', problemNote(data.perks.error));
     const ladder = data.tiers.ok && Array.isArray(data.tiers.value.tiers) ? data.tiers.value.tiers : [];
     const list = itemsOf(data.perks.value).map((p) => ({ p, s: perkState(p, me, ladder) }))
       .sort((a, b) => a.s.rank - b.s.rank || (a.p.cost_points || 0) - (b.p.cost_points || 0));
@@ -243,7 +238,7 @@ export function renderHome(main, me, ctx) {
    * the next page of path and appends it. */
   function pagedSection({ id, titleKey, intro, noneKey, state, path, row }) {
     const head = intro ? h('p', { class: 'muted small', text: t(intro) }) : null;
-    if (!state.ok) return section(id, titleKey, head, errorNote(state.error));
+    if (!state.ok) return section(id, titleKey, head, problemNote(state.error));
     const list = itemsOf(state.value);
     if (!list.length) return section(id, titleKey, head, h('p', { class: 'muted', text: t(noneKey) }));
     const ul = h('ul', { class: 'list' }, list.map(row));

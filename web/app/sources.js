@@ -4,7 +4,8 @@
  * because the member's current choice is read from the export (GET
  * /v1/me has no sources field): `sources: null` there means every issuer.
  */
-import { itemsOf, problemText } from '../shared/api.js';
+import { itemsOf } from '../shared/api.js';
+import { problemNote } from './dialogs.js';
 import { t } from '../shared/i18n.js';
 import { h, replace, announce } from '../shared/dom.js';
 
@@ -23,8 +24,7 @@ export function sourcesEditor(api) {
       current = exp && Array.isArray(exp.sources) ? new Set(exp.sources.map((o) => (typeof o === 'object' ? o.id : o))) : null;
     } catch (e) {
       if (api.isSignedOut(e)) return;
-      const p = problemText(e);
-      replace(body, h('p', { class: 'note error', role: 'alert' }, p.title, p.detail ? ` ${p.detail}` : ''));
+      replace(body, problemNote(e));
       loaded = false;
       return;
     }
@@ -38,8 +38,7 @@ export function sourcesEditor(api) {
           await api.put('/v1/me/sources', { sources: ids });
         } catch (e) {
           if (api.isSignedOut(e)) return;
-          const p = problemText(e);
-          replace(status, h('span', { class: 'note error' }, p.title, p.detail ? ` ${p.detail}` : ''));
+          replace(status, problemNote(e, 'span'));
           return;
         }
         replace(status, t('sources.saved'));
