@@ -31,8 +31,10 @@ function el(tag, attrs = {}, text) {
 
 export class Card {
   // parent: the element to append to; id: a short name (also data-view);
-  // onCsv: called when the CSV button is pressed (omit for no button).
-  constructor(parent, { id, title, intro, onCsv, csvLabel = 'Download CSV' }) {
+  // onCsv: called when the CSV button is pressed (omit for no button);
+  // tableShown: show the table from the start (it holds buttons, and a
+  // focusable button must never sit in visually hidden content).
+  constructor(parent, { id, title, intro, onCsv, csvLabel = 'Download CSV', tableShown = false }) {
     this.id = id;
     this.root = el('article', {
       class: 'card',
@@ -63,6 +65,7 @@ export class Card {
     this.toggle.addEventListener('click', () => this.showTable(this.toggle.getAttribute('aria-pressed') !== 'true'));
     this.root.append(this.message, this.charts, this.note, this.toggle, this.tableWrap);
     parent.append(this.root);
+    this.showTable(tableShown);
     this.setState('loading');
   }
 

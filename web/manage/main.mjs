@@ -125,6 +125,16 @@ function showDashboard() {
   ui.keyError.textContent = '';
 }
 
+// Every card waits for Retry; the last figures shown are kept on none of
+// them, so nothing stale passes for current.
+function holdCards(text) {
+  setStatus('');
+  cards?.forEach((c) => {
+    c.clear();
+    c.setState('error', text);
+  });
+}
+
 // What a failed call means for the whole page. Returns true when it was
 // handled here (the page changed state), false when the caller should
 // show it on its own card.
@@ -144,12 +154,14 @@ function handleFatal(err) {
   }
   if (err.status === 503) {
     document.body.dataset.state = 'unavailable';
+    holdCards('Not loaded: the database is not answering.');
     showNotice('The database is not answering right now (503 Service Unavailable). '
       + 'Your key is fine and nothing was lost; try again in a moment.', true);
     return true;
   }
   if (err.status === 0) {
     document.body.dataset.state = 'offline';
+    holdCards('Not loaded: the server could not be reached.');
     showNotice('The server could not be reached. Check your connection, then retry.', true);
     return true;
   }
@@ -217,7 +229,7 @@ function makeCards() {
   const m = new Map();
   const add = (spec) => m.set(spec.id, new Card(ui.views, spec));
   add({ id: 'enrollment', title: 'Enrolment over time',
-    intro: 'Members against the population, with the opt-in rate, and sign-ups and departures per period.',
+    intro: 'Members and the opt-in rate (members over population; click “Population” to draw it too), and sign-ups and departures per period.',
     onCsv: (c) => csv(c, '/v1/stats/enrollment', enrollmentParams(), csvName('enrollment')) });
   add({ id: 'districts', title: 'Opt-in rate per district',
     intro: 'Share of each district’s population that has enrolled.', onCsv: overviewCsv,
@@ -231,7 +243,8 @@ function makeCards() {
     intro: 'Which campaign code (poster, counter, banner) brought each sign-up.',
     onCsv: overviewCsv, csvLabel: 'Overview CSV' });
   add({ id: 'campaigns', title: 'Campaign progress',
-    intro: 'Enrolments attributed to each campaign against its target; CSV per campaign in the table.' });
+    intro: 'Enrolments attributed to each campaign against its target; CSV per campaign in the table.',
+    tableShown: true });
   return m;
 }
 

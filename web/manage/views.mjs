@@ -69,8 +69,10 @@ export function renderEnrollment(card, data, scope) {
       datasets: [
         { key: 'members', label: 'Members', data: col('members'), borderColor: COLOURS[0],
           backgroundColor: 'rgba(0,114,178,0.15)', fill: true, yAxisID: 'y' },
+        // Hidden until its legend entry is clicked: next to the whole
+        // population the members line would lie flat on the axis.
         { key: 'population', label: 'Population', data: col('population'), borderColor: COLOURS[6],
-          borderDash: [6, 4], pointRadius: 0, yAxisID: 'y' },
+          borderDash: [6, 4], pointRadius: 0, yAxisID: 'y', hidden: true },
         { key: 'opt_in_rate', label: 'Opt-in rate', data: col('opt_in_rate'), borderColor: COLOURS[3],
           yAxisID: 'rate' },
       ],
