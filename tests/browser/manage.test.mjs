@@ -446,6 +446,25 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
     await page.close();
   });
 
+  test('without Chart.js the numbers are still there, as tables', async () => {
+    const page = await context.newPage();
+    const w = watch(page);
+    const vendor = '**/manage/vendor/chart.umd.js';
+    w.allow = (text, url) => url.endsWith('/manage/vendor/chart.umd.js');
+    await page.route(vendor, (route) => route.abort());
+    await login(page, KEY);
+    await waitState(page, 'ready');
+    assert.match(await page.textContent('#chart-version'), /npm run vendor/);
+    const missing = await page.$$eval('#view-districts .chart.missing', (els) => els.length);
+    assert.equal(missing, 1, 'the chart says it is unavailable');
+    assert.equal(await page.isVisible('#view-districts .table-wrap table'), true, 'the table is shown instead');
+    assertTable(await tableData(page, 'districts'), overview.districts, 'code',
+      ['members', 'population', 'opt_in_rate'], overview.min_group, 'districts without charts');
+    await page.locator('#view-districts').screenshot({ path: join(SHOTS, 'manage-no-chartjs.png') });
+    assertClean(w);
+    await page.close();
+  });
+
   test('forget key, and a narrow screen', async () => {
     const page = await context.newPage();
     const w = watch(page);
