@@ -129,6 +129,7 @@ function showDashboard() {
 // them, so nothing stale passes for current.
 function holdCards(text) {
   setStatus('');
+  ui.kpis.replaceChildren();
   cards?.forEach((c) => {
     c.clear();
     c.setState('error', text);
@@ -154,9 +155,16 @@ function handleFatal(err) {
   }
   if (err.status === 503) {
     document.body.dataset.state = 'unavailable';
-    holdCards('Not loaded: the database is not answering.');
-    showNotice('The database is not answering right now (503 Service Unavailable). '
+    holdCards('Not loaded: the service is unavailable.');
+    showNotice('Statistics are unavailable right now (503 Service Unavailable): the database '
+      + `or the service is down.${err.problem.detail ? ` The server says: “${err.problem.detail}”` : ''} `
       + 'Your key is fine and nothing was lost; try again in a moment.', true);
+    return true;
+  }
+  if (err.status === 429) {
+    document.body.dataset.state = 'unavailable';
+    holdCards('Not loaded: too many requests.');
+    showNotice('Too many requests from this address (429). Wait a few seconds, then retry.', true);
     return true;
   }
   if (err.status === 0) {
