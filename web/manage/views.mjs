@@ -19,6 +19,9 @@ function labelled(name, value) {
   return value === null ? `${name} (${withheldText()})` : name;
 }
 
+// A table column of counts (null reads "withheld").
+const countCol = (key, label) => ({ key, label, numeric: true, fmt: fmtCount });
+
 const rateAxis = {
   beginAtZero: true,
   ticks: { callback: (v) => fmtRate(v) },
@@ -108,34 +111,48 @@ export function renderEnrollment(card, data, scope) {
   }, 220);
   card.table(`Enrolment per period, ${scope}`, [
     { key: 'period', label: 'Period', head: true },
-    { key: 'enrolled', label: 'Enrolled', numeric: true, fmt: fmtCount },
-    { key: 'left', label: 'Left', numeric: true, fmt: fmtCount },
-    { key: 'net', label: 'Net', numeric: true, fmt: fmtCount },
-    { key: 'members', label: 'Members', numeric: true, fmt: fmtCount },
-    { key: 'population', label: 'Population', numeric: true, fmt: fmtCount },
+    countCol('enrolled', 'Enrolled'),
+    countCol('left', 'Left'),
+    countCol('net', 'Net'),
+    countCol('members', 'Members'),
+    countCol('population', 'Population'),
     { key: 'opt_in_rate', label: 'Opt-in rate', numeric: true, fmt: fmtRate },
   ], series, 'period');
   card.setState('ready');
 }
 
-// overview.districts: [{code, name, members, population, opt_in_rate}]
-export function renderDistricts(card, overview) {
+// The common view: one horizontal bar per row of `rows`. spec: title,
+// empty (the sentence when there are no rows), name(row) for the bar's
+// label, key (the field drawn), fmt (fmtCount or fmtRate), caption and
+// columns of the table, rowKey (the field naming a row).
+function barView(card, rows, spec) {
   card.clear();
-  const rows = overview.districts || [];
   if (rows.length === 0) {
-    card.setState('empty', 'No districts are set up yet (PUT /v1/admin/districts/{code}).');
+    card.setState('empty', spec.empty);
     return;
   }
-  hbar(card, 'districts', 'Opt-in rate per district',
-    rows.map((d) => labelled(d.name || d.code, d.opt_in_rate)), 'opt_in_rate',
-    rows.map((d) => d.opt_in_rate), fmtRate);
-  card.table('Opt-in rate per district', [
-    { key: 'name', label: 'District', head: true, fmt: (v, r) => `${v || r.code} (${r.code})` },
-    { key: 'members', label: 'Members', numeric: true, fmt: fmtCount },
-    { key: 'population', label: 'Population', numeric: true, fmt: fmtCount },
-    { key: 'opt_in_rate', label: 'Opt-in rate', numeric: true, fmt: fmtRate },
-  ], rows, 'code');
+  hbar(card, card.id, spec.title, rows.map((r) => labelled(spec.name(r), r[spec.key])), spec.key,
+    rows.map((r) => r[spec.key]), spec.fmt);
+  card.table(spec.caption || spec.title, spec.columns, rows, spec.rowKey);
   card.setState('ready');
+}
+
+// overview.districts: [{code, name, members, population, opt_in_rate}]
+export function renderDistricts(card, overview) {
+  barView(card, overview.districts || [], {
+    title: 'Opt-in rate per district',
+    empty: 'No districts are set up yet (PUT /v1/admin/districts/{code}).',
+    name: (d) => d.name || d.code,
+    key: 'opt_in_rate',
+    fmt: fmtRate,
+    rowKey: 'code',
+    columns: [
+      { key: 'name', label: 'District', head: true, fmt: (v, r) => `${v || r.code} (${r.code})` },
+      countCol('members', 'Members'),
+      countCol('population', 'Population'),
+      { key: 'opt_in_rate', label: 'Opt-in rate', numeric: true, fmt: fmtRate },
+    ],
+  });
 }
 
 const FUNNEL_STAGES = [
@@ -146,76 +163,76 @@ const FUNNEL_STAGES = [
 
 // overview.funnel: {enrolled, earned, redeemed}
 export function renderFunnel(card, overview) {
-  card.clear();
   const f = overview.funnel || {};
-  const rows = FUNNEL_STAGES.map(([stage, label]) => ({ stage, label, members: f[stage] }));
-  if (f.enrolled === 0) {
-    card.setState('empty', 'Nobody has enrolled yet.');
-    return;
-  }
-  hbar(card, 'funnel', 'Funnel: enrolled, earned, redeemed',
-    rows.map((r) => labelled(r.label, r.members)), 'members', rows.map((r) => r.members));
-  card.table('Funnel from enrolment to redemption', [
-    { key: 'label', label: 'Stage', head: true },
-    { key: 'members', label: 'Members', numeric: true, fmt: fmtCount },
-    { key: 'share', label: 'Share of enrolled', numeric: true, nullIsNone: true,
-      fmt: (v, r) => fmtShare(r.members, f.enrolled) },
-  ], rows, 'stage');
-  card.setState('ready');
+  const rows = f.enrolled === 0 ? []
+    : FUNNEL_STAGES.map(([stage, label]) => ({ stage, label, members: f[stage] }));
+  barView(card, rows, {
+    title: 'Funnel: enrolled, earned, redeemed',
+    caption: 'Funnel from enrolment to redemption',
+    empty: 'Nobody has enrolled yet.',
+    name: (r) => r.label,
+    key: 'members',
+    fmt: fmtCount,
+    rowKey: 'stage',
+    columns: [
+      { key: 'label', label: 'Stage', head: true },
+      countCol('members', 'Members'),
+      { key: 'share', label: 'Share of enrolled', numeric: true, nullIsNone: true,
+        fmt: (v, r) => fmtShare(r.members, f.enrolled) },
+    ],
+  });
 }
 
 // overview.redemptions_per_perk: [{perk_id, title, redemptions, points}]
 export function renderPerks(card, overview) {
-  card.clear();
-  const rows = overview.redemptions_per_perk || [];
-  if (rows.length === 0) {
-    card.setState('empty', 'No perk has been redeemed yet.');
-    return;
-  }
-  hbar(card, 'perks', 'Redemptions per perk',
-    rows.map((r) => labelled(r.title || r.perk_id, r.redemptions)), 'redemptions',
-    rows.map((r) => r.redemptions));
-  card.table('Redemptions per perk', [
-    { key: 'title', label: 'Perk', head: true, fmt: (v, r) => v || r.perk_id },
-    { key: 'redemptions', label: 'Redemptions', numeric: true, fmt: fmtCount },
-    { key: 'points', label: 'Points spent', numeric: true, fmt: fmtCount },
-  ], rows, 'perk_id');
-  card.setState('ready');
+  barView(card, overview.redemptions_per_perk || [], {
+    title: 'Redemptions per perk',
+    empty: 'No perk has been redeemed yet.',
+    name: (r) => r.title || r.perk_id,
+    key: 'redemptions',
+    fmt: fmtCount,
+    rowKey: 'perk_id',
+    columns: [
+      { key: 'title', label: 'Perk', head: true, fmt: (v, r) => v || r.perk_id },
+      countCol('redemptions', 'Redemptions'),
+      countCol('points', 'Points spent'),
+    ],
+  });
 }
 
 // overview.awards_per_rule: [{rule, title, awards, points}]
 export function renderRules(card, overview) {
-  card.clear();
-  const rows = overview.awards_per_rule || [];
-  if (rows.length === 0) {
-    card.setState('empty', 'No points have been awarded yet.');
-    return;
-  }
-  hbar(card, 'rules', 'Awards per rule',
-    rows.map((r) => labelled(r.title || r.rule, r.awards)), 'awards', rows.map((r) => r.awards));
-  card.table('Awards per earning rule', [
-    { key: 'title', label: 'Rule', head: true, fmt: (v, r) => (v ? `${v} (${r.rule})` : r.rule) },
-    { key: 'awards', label: 'Awards', numeric: true, fmt: fmtCount },
-    { key: 'points', label: 'Points awarded', numeric: true, fmt: fmtCount },
-  ], rows, 'rule');
-  card.setState('ready');
+  barView(card, overview.awards_per_rule || [], {
+    title: 'Awards per rule',
+    caption: 'Awards per earning rule',
+    empty: 'No points have been awarded yet.',
+    name: (r) => r.title || r.rule,
+    key: 'awards',
+    fmt: fmtCount,
+    rowKey: 'rule',
+    columns: [
+      { key: 'title', label: 'Rule', head: true, fmt: (v, r) => (v ? `${v} (${r.rule})` : r.rule) },
+      countCol('awards', 'Awards'),
+      countCol('points', 'Points awarded'),
+    ],
+  });
 }
 
 // overview.channels: [{channel, enrolled}]; '' is a direct sign-up.
 export function renderChannels(card, overview) {
-  card.clear();
-  const rows = (overview.channels || []).map((c) => ({ ...c, name: c.channel || '(direct sign-up)' }));
-  if (rows.length === 0) {
-    card.setState('empty', 'Nobody has enrolled yet.');
-    return;
-  }
-  hbar(card, 'channels', 'Enrolments per channel',
-    rows.map((r) => labelled(r.name, r.enrolled)), 'enrolled', rows.map((r) => r.enrolled));
-  card.table('Enrolments per channel (campaign code)', [
-    { key: 'name', label: 'Channel', head: true },
-    { key: 'enrolled', label: 'Enrolled', numeric: true, fmt: fmtCount },
-  ], rows, 'channel');
-  card.setState('ready');
+  barView(card, (overview.channels || []).map((c) => ({ ...c, name: c.channel || '(direct sign-up)' })), {
+    title: 'Enrolments per channel',
+    caption: 'Enrolments per channel (campaign code)',
+    empty: 'Nobody has enrolled yet.',
+    name: (r) => r.name,
+    key: 'enrolled',
+    fmt: fmtCount,
+    rowKey: 'channel',
+    columns: [
+      { key: 'name', label: 'Channel', head: true },
+      countCol('enrolled', 'Enrolled'),
+    ],
+  });
 }
 
 // campaigns: [{campaign (from /v1/admin/campaigns), stats (from
@@ -264,7 +281,7 @@ export function renderCampaigns(card, campaigns, csvButton, truncated) {
     { key: 'progress', label: 'Progress', numeric: true,
       fmt: (v, r) => (r.target === null || r.target === undefined ? '–' : fmtRate(v)) },
     { key: 'activation_rate', label: 'Earned within 30 days', numeric: true, fmt: fmtRate },
-    { key: 'bonus_points', label: 'Bonus points', numeric: true, fmt: fmtCount },
+    countCol('bonus_points', 'Bonus points'),
     { key: 'id', label: 'Data', render: (v, r) => csvButton(r) },
   ], rows, 'id');
   if (truncated) {
