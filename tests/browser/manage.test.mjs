@@ -142,6 +142,19 @@ async function login(page, key, shot) {
   await page.click('#key-form button[type=submit]');
 }
 
+// A fresh tab (its own sessionStorage) that has pasted `key` and reached
+// body[data-state=state]. allow excuses console errors a test provokes;
+// prepare(page) runs before the page loads.
+async function session(context, { key = KEY, state = 'ready', allow, prepare, shot } = {}) {
+  const page = await context.newPage();
+  const w = watch(page);
+  if (allow) w.allow = allow;
+  if (prepare) await prepare(page);
+  await login(page, key, shot);
+  await waitState(page, state);
+  return { page, w };
+}
+
 // The query of the last enrolment call the page made.
 function lastEnrollmentQuery(w) {
   const url = [...w.requests].reverse().find((u) => u.includes('/v1/stats/enrollment')
@@ -213,10 +226,7 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
   });
 
   test('the key once, then every view matches the API', async () => {
-    const page = await context.newPage();
-    const w = watch(page);
-    await login(page, KEY, 'manage-login.png');
-    await waitState(page, 'ready');
+    const { page, w } = await session(context, { shot: 'manage-login.png' });
     const minGroup = overview.min_group;
     assert.ok(Number.isInteger(minGroup) && minGroup > 0, 'overview.min_group');
 
@@ -306,10 +316,7 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
   });
 
   test('the filter narrows enrolment to a district, range and interval', async () => {
-    const page = await context.newPage();
-    const w = watch(page);
-    await login(page, KEY);
-    await waitState(page, 'ready');
+    const { page, w } = await session(context);
     const district = overview.districts[0]?.code;
     assert.ok(district, 'the demo has at least one district');
     const today = new Date().toISOString().slice(0, 10);
@@ -352,10 +359,7 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
   });
 
   test('each CSV button downloads the API\'s CSV', async () => {
-    const page = await context.newPage();
-    const w = watch(page);
-    await login(page, KEY);
-    await waitState(page, 'ready');
+    const { page, w } = await session(context);
     await page.selectOption('#f-interval', 'month');
     await page.click('#filters button[type=submit]');
     await waitState(page, 'ready');
@@ -386,11 +390,8 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
   });
 
   test('a bad key gets the 401 message and stays out', async () => {
-    const page = await context.newPage();
-    const w = watch(page);
-    w.allow = allowFailedApi(401);
-    await login(page, 'pk_notakey_0000000000000000');
-    await waitState(page, 'bad-key');
+    const { page, w } = await session(context, {
+      key: 'pk_notakey_0000000000000000', state: 'bad-key', allow: allowFailedApi(401) });
     assert.match(await page.textContent('#key-error'), /401/);
     assert.equal(await page.isVisible('#dashboard'), false);
     assert.equal(await page.evaluate(() => sessionStorage.getItem('perkd.manager_key')), null);
@@ -407,11 +408,7 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
   });
 
   test('a key without the manager role gets the 403 message', { skip: OTHER_KEY ? false : 'no PERKD_ISSUER_KEY / PERKD_PARTNER_KEY' }, async () => {
-    const page = await context.newPage();
-    const w = watch(page);
-    w.allow = allowFailedApi(403);
-    await login(page, OTHER_KEY);
-    await waitState(page, 'bad-key');
+    const { page, w } = await session(context, { key: OTHER_KEY, state: 'bad-key', allow: allowFailedApi(403) });
     assert.match(await page.textContent('#key-error'), /403/);
     await page.screenshot({ path: join(SHOTS, 'manage-not-manager.png') });
     assertClean(w);
@@ -419,9 +416,6 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
   });
 
   test('a database that is down gets the 503 notice, and Retry recovers', async () => {
-    const page = await context.newPage();
-    const w = watch(page);
-    w.allow = allowFailedApi(503);
     // The stack's database is shared with other suites, so the outage is
     // played by the browser: the overview answers 503 as perkd does when
     // MariaDB is gone.
@@ -431,9 +425,8 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
       body: JSON.stringify({ type: 'about:blank', title: 'Service Unavailable', status: 503,
         detail: 'The database is not available.', code: 'database_unavailable' }),
     });
-    await page.route('**/v1/stats/overview*', outage);
-    await login(page, KEY);
-    await waitState(page, 'unavailable');
+    const { page, w } = await session(context, {
+      state: 'unavailable', allow: allowFailedApi(503), prepare: (p) => p.route('**/v1/stats/overview*', outage) });
     assert.match(await page.textContent('#notice'), /503/);
     assert.equal(await page.isVisible('#notice-retry'), true);
     assert.equal(await page.evaluate(() => sessionStorage.getItem('perkd.manager_key')), KEY, 'the key is kept');
@@ -447,13 +440,10 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
   });
 
   test('without Chart.js the numbers are still there, as tables', async () => {
-    const page = await context.newPage();
-    const w = watch(page);
-    const vendor = '**/manage/vendor/chart.umd.js';
-    w.allow = (text, url) => url.endsWith('/manage/vendor/chart.umd.js');
-    await page.route(vendor, (route) => route.abort());
-    await login(page, KEY);
-    await waitState(page, 'ready');
+    const { page, w } = await session(context, {
+      allow: (text, url) => url.endsWith('/manage/vendor/chart.umd.js'),
+      prepare: (p) => p.route('**/manage/vendor/chart.umd.js', (route) => route.abort()),
+    });
     assert.match(await page.textContent('#chart-version'), /npm run vendor/);
     const missing = await page.$$eval('#view-districts .chart.missing', (els) => els.length);
     assert.equal(missing, 1, 'the chart says it is unavailable');
@@ -466,11 +456,7 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
   });
 
   test('forget key, and a narrow screen', async () => {
-    const page = await context.newPage();
-    const w = watch(page);
-    await page.setViewportSize({ width: 390, height: 844 });
-    await login(page, KEY);
-    await waitState(page, 'ready');
+    const { page, w } = await session(context, { prepare: (p) => p.setViewportSize({ width: 390, height: 844 }) });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `no sideways scrolling on a phone (${overflow}px too wide)`);
     await page.screenshot({ path: join(SHOTS, 'manage-mobile.png'), fullPage: true });
