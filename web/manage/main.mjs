@@ -42,6 +42,10 @@ const ui = {
   views: $('views'),
 };
 
+// The range shown first: the last DEFAULT_DAYS days up to today, per week.
+// Explicit dates, so that the page says exactly what it shows (the API's
+// own default range is not the dashboard's business).
+const DEFAULT_DAYS = 90;
 const DEFAULT_INTERVAL = 'week';
 
 // Bumped by every load: answers of an older load are dropped.
@@ -69,11 +73,26 @@ function scopeText() {
   const where = f.district
     ? ui.district.selectedOptions[0]?.textContent || f.district
     : 'all districts';
-  let when = 'the whole programme';
+  let when = 'the API\u2019s default range';
   if (f.from && f.to) when = `${f.from} to ${f.to}`;
   else if (f.from) when = `from ${f.from}`;
   else if (f.to) when = `up to ${f.to}`;
   return `${where}, ${when}, per ${f.interval}`;
+}
+
+// A date as YYYY-MM-DD in the browser's time zone.
+function isoDay(d) {
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+function setDefaultFilters() {
+  const today = new Date();
+  const from = new Date(today);
+  from.setDate(from.getDate() - (DEFAULT_DAYS - 1));
+  ui.from.value = isoDay(from);
+  ui.to.value = isoDay(today);
+  ui.interval.value = DEFAULT_INTERVAL;
 }
 
 function checkFilters() {
@@ -403,15 +422,15 @@ ui.filters.addEventListener('submit', (ev) => {
 });
 
 ui.filters.addEventListener('reset', () => {
-  // After the browser has reset the fields: put back the default interval.
+  // After the browser has reset the fields: put back the default range.
   setTimeout(() => {
-    ui.interval.value = DEFAULT_INTERVAL;
+    setDefaultFilters();
     ui.filterError.textContent = '';
     applyFilters();
   });
 });
 
-ui.interval.value = DEFAULT_INTERVAL;
+setDefaultFilters();
 ui.filterScope.textContent = 'Dates, district and period apply to “Enrolment over time”; '
   + 'the other views show the whole programme.';
 $('chart-version').textContent = chartsAvailable()
