@@ -119,8 +119,9 @@ export class Card {
   }
 
   // columns: [{key, label, fmt(value,row) or render(value,row) -> Node,
-  // head: true for the row header, numeric: true, nullIsNone: true when
-  // null there means "not set" rather than withheld}]; rows: plain objects,
+  // head: true for the row header, numeric: true, nullIsNone: true (or a
+  // function of the row) when null there means "not set" rather than
+  // withheld}]; rows: plain objects,
   // rowKey names the field that identifies a row (data-row). The number of
   // withheld cells is written in the note under the charts.
   table(caption, columns, rows, rowKey) {
@@ -141,7 +142,8 @@ export class Card {
         cell.dataset.value = v === null ? 'null' : String(v ?? '');
         if (c.render) cell.append(c.render(v, row));
         else cell.textContent = c.fmt ? c.fmt(v, row) : String(v ?? '');
-        if (v === null && c.numeric && !c.nullIsNone) {
+        const none = typeof c.nullIsNone === 'function' ? c.nullIsNone(row) : c.nullIsNone;
+        if (v === null && c.numeric && !none) {
           cell.classList.add('withheld');
           withheld += 1;
         }

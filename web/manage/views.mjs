@@ -244,12 +244,14 @@ export function renderCampaigns(card, campaigns, csvButton, truncated) {
     card.setState('empty', 'No campaigns yet (POST /v1/admin/campaigns).');
     return;
   }
+  // Name, code and target come from the campaign itself (the list); the
+  // figures from its stats.
   const rows = campaigns.map(({ campaign, stats, error }) => ({
     id: campaign.id,
-    name: campaign.name ?? stats?.name,
-    code: campaign.code ?? stats?.code,
+    name: campaign.name,
+    code: campaign.code,
     enrolled: stats ? stats.enrolled : undefined,
-    target: stats ? stats.target : campaign.enrollment_target,
+    target: campaign.enrollment_target ?? null,
     progress: stats?.progress,
     activation_rate: stats?.activation_rate,
     bonus_points: stats?.bonus_points,
@@ -277,9 +279,9 @@ export function renderCampaigns(card, campaigns, csvButton, truncated) {
     { key: 'enrolled', label: 'Enrolled', numeric: true,
       fmt: (v, r) => (r.error ? `error: ${r.error}` : fmtCount(v)) },
     { key: 'target', label: 'Target', numeric: true, nullIsNone: true,
-      fmt: (v) => (v === null || v === undefined ? 'no target' : fmtCount(v)) },
-    { key: 'progress', label: 'Progress', numeric: true,
-      fmt: (v, r) => (r.target === null || r.target === undefined ? '–' : fmtRate(v)) },
+      fmt: (v) => (v === null ? 'no target' : fmtCount(v)) },
+    { key: 'progress', label: 'Progress', numeric: true, nullIsNone: (r) => r.target === null,
+      fmt: (v, r) => (r.target === null ? '–' : fmtRate(v)) },
     { key: 'activation_rate', label: 'Earned within 30 days', numeric: true, fmt: fmtRate },
     countCol('bonus_points', 'Bonus points'),
     { key: 'id', label: 'Data', render: (v, r) => csvButton(r) },
