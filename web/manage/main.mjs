@@ -405,6 +405,9 @@ ui.keyForm.addEventListener('submit', (ev) => {
   setKey(key);
   ui.key.value = '';
   start();
+  // The focused form is gone: put keyboard and screen reader users at the
+  // top of what replaced it.
+  $('main').focus();
 });
 
 ui.forget.addEventListener('click', () => {
