@@ -5,15 +5,16 @@ Three checks, so that the published description can never drift from the
 server partners actually program against:
 
   1. every route in perkd's route table (`perkd --routes`, one
-     `METHOD /path/{param} role` per line) is in the OpenAPI file with the
-     same method and the same role (`x-perkd-role`);
+     `METHOD /path/{param} ROLES` per line, ROLES being `public` or a
+     comma-separated list of roles) is in the OpenAPI file with the same
+     method and the same roles (`x-perkd-role`, written the same way);
   2. every path + method in the OpenAPI file is served by the running stack
      at PERKD_URL: called without credentials, a public operation answers
      200 and any other answers 401 (a route perkd does not serve would get
      404 `route_not_found` or 405 instead);
   3. inside the file, every operation's `x-perkd-role` agrees with its
      `security` (public: none; resident: residentJWT; issuer, partner,
-     manager: orgApiKey).
+     manager: orgApiKey; several roles: each of their schemes).
 
 Python standard library only (the e2e rule), so the YAML is not parsed in
 full: read_operations() reads just the `paths:` section of a file written
@@ -138,6 +139,11 @@ def read_operations(path):
     return ops
 
 
+def roles_of(text):
+    """'issuer,manager' -> frozenset({'issuer', 'manager'}); None stays None."""
+    return None if text is None else frozenset(text.split(","))
+
+
 def normalise(path):
     """/v1/admin/rules/{code} -> /v1/admin/rules/{}: parameter names may differ."""
     return PARAM_RE.sub("{}", path)
@@ -169,7 +175,7 @@ def perkd_routes():
         key = (parts[0], normalise(parts[1]))
         if key in routes:
             raise AssertionError(f"`perkd --routes` lists {key} twice")
-        routes[key] = parts[2]
+        routes[key] = roles_of(parts[2])
     if not routes:
         raise AssertionError("`perkd --routes` printed no routes")
     return routes
@@ -183,7 +189,7 @@ def openapi_operations():
         if key in out:
             raise AssertionError(f"docs/openapi.yaml has {path} and {out[key][0]}, "
                                  "which differ only in parameter names")
-        out[key] = (path, op["role"])
+        out[key] = (path, roles_of(op["role"]))
     return out
 
 
@@ -243,18 +249,17 @@ class OpenApiFileTest(unittest.TestCase):
     def test_every_operation_has_a_role_matching_its_security(self):
         bad = []
         for (method, path), op in sorted(read_operations(OPENAPI).items(), key=lambda kv: kv[0][::-1]):
-            role = op["role"]
-            if role not in ROLES:
-                bad.append(f"{method} {path}: x-perkd-role {role!r} not one of {ROLES}")
+            roles = roles_of(op["role"])
+            if not roles or not roles <= set(ROLES) or ("public" in roles and len(roles) > 1):
+                bad.append(f"{method} {path}: x-perkd-role {op['role']!r} is not `public` "
+                           f"or a comma-separated list of {ROLES[1:]}")
                 continue
-            want = SCHEME_OF_ROLE[role]
+            want = sorted({SCHEME_OF_ROLE[r] for r in roles} - {None})
             have = op["security"]
             if have is None:
                 bad.append(f"{method} {path}: no `security` (write [] for public)")
-            elif want is None and have != []:
-                bad.append(f"{method} {path}: public but security {have}")
-            elif want is not None and have != [want]:
-                bad.append(f"{method} {path}: role {role} needs security [{want}], has {have}")
+            elif sorted(have) != want:
+                bad.append(f"{method} {path}: roles {op['role']} need security {want}, has {have}")
         if bad:
             self.fail("\n" + "\n".join(bad))
 
@@ -291,10 +296,10 @@ class RoutesDocumentedTest(unittest.TestCase):
         bad = []
         for (method, path), role in sorted(perkd_routes().items(), key=lambda kv: kv[0][::-1]):
             if (method, path) not in documented:
-                bad.append(f"{method} {path} ({role}): served but not in docs/openapi.yaml")
+                bad.append(f"{method} {path} ({','.join(sorted(role))}): served but not in docs/openapi.yaml")
             elif documented[(method, path)][1] != role:
-                bad.append(f"{method} {path}: perkd says {role}, "
-                           f"docs/openapi.yaml says {documented[(method, path)][1]}")
+                bad.append(f"{method} {path}: perkd says {','.join(sorted(role))}, "
+                           f"docs/openapi.yaml says {','.join(sorted(documented[(method, path)][1] or ['nothing']))}")
         if bad:
             self.fail("\n" + "\n".join(bad))
 
