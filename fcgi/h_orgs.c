@@ -1,0 +1,194 @@
+/*
+ * h_orgs.c: organisations and their API keys (managers only), and the
+ * public list of issuers a resident may allow to report acts.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <sodium.h>
+
+#include "fcgi/ht.h"
+
+static const char *const ht_role_names[] = { "issuer", "partner", "manager" };
+
+static cJSON *
+ht_org_json(const struct ly_org *o, int full)
+{
+	cJSON *j = cJSON_CreateObject(), *roles;
+	size_t i;
+
+	cJSON_AddStringToObject(j, "id", o->public_id);
+	cJSON_AddStringToObject(j, "name", o->name);
+	if (full) {
+		roles = cJSON_AddArrayToObject(j, "roles");
+		for (i = 0; i < 3; i++)
+			if (o->roles & (1u << i))
+				cJSON_AddItemToArray(roles,
+				    cJSON_CreateString(ht_role_names[i]));
+		cJSON_AddStringToObject(j, "created_at", o->created_at);
+	}
+	return j;
+}
+
+static const struct ht_field ht_org_fields[] = {
+	{ "name", HT_F_STRING, 1, 1, LIM_NAME_MAX, 0 },
+	{ "roles", HT_F_STRINGS, 1, 1, 3, 0 },
+};
+
+struct ht_org_args {
+	const char	*name;
+	unsigned	 roles;
+};
+
+static enum ly_res
+ht_org_create_work(struct ht_req *r, void *arg)
+{
+	struct ht_org_args *a = arg;
+	struct ly_org o;
+	enum ly_res res;
+
+	if ((res = ly_org_create(r->db, a->name, a->roles, &o)) != LY_OK)
+		return res;
+	ht_reply_json(r, 201, ht_org_json(&o, 1));
+	return LY_OK;
+}
+
+void
+ht_h_orgs_create(struct ht_req *r)
+{
+	struct ht_org_args a = { NULL, 0 };
+	const cJSON *it;
+	struct ht_verr err;
+	size_t i;
+
+	if (ht_body(r, ht_org_fields, 2) != 0)
+		return;
+	a.name = ht_jstr(r->json, "name");
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r->json, "roles")) {
+		for (i = 0; i < 3; i++)
+			if (strcmp(it->valuestring, ht_role_names[i]) == 0)
+				break;
+		if (i < 3)
+			a.roles |= 1u << i;
+		else {
+			err.prob = HT_P_VALIDATION_FAILED;
+			snprintf(err.field, sizeof(err.field), "roles");
+			snprintf(err.message, sizeof(err.message),
+			    "roles are issuer, partner or manager");
+			ht_reply_verr(r, &err);
+			return;
+		}
+	}
+	ht_txn(r, ht_org_create_work, &a);
+}
+
+/* Keyset page: the domain is asked for limit + 1 rows; the extra one
+ * only says that a next page exists. */
+struct ht_list_ctx {
+	cJSON		*items;
+	uint64_t	 last;
+	size_t		 n, limit;
+	int		 full, more;
+};
+
+static void
+ht_org_list_cb(const struct ly_org *o, void *arg)
+{
+	struct ht_list_ctx *l = arg;
+
+	if (l->n == l->limit) {
+		l->more = 1;
+		return;
+	}
+	cJSON_AddItemToArray(l->items, ht_org_json(o, l->full));
+	l->last = o->id;
+	l->n++;
+}
+
+static void
+ht_orgs_list(struct ht_req *r, unsigned roles, int full)
+{
+	struct ht_list_ctx l = { NULL, 0, 0, 0, full, 0 };
+	char cursor[LIM_CURSOR_MAX];
+	uint64_t after;
+	int64_t extra;
+	size_t limit;
+	enum ly_res res;
+
+	if (ht_query_limit(r, &limit) != 0 ||
+	    ht_cursor_read(r, &after, &extra) < 0)
+		return;
+	l.items = cJSON_CreateArray();
+	l.limit = limit;
+	res = ly_org_list(r->db, roles, after, limit + 1, ht_org_list_cb, &l);
+	if (res != LY_OK) {
+		cJSON_Delete(l.items);
+		ht_reply_result(r, res, NULL);
+		return;
+	}
+	if (l.more)
+		ht_cursor_make(r, l.last, 0, cursor, sizeof(cursor));
+	ht_reply_list(r, l.items, l.more ? cursor : NULL);
+}
+
+void
+ht_h_orgs_list(struct ht_req *r)
+{
+	ht_orgs_list(r, 0, 1);
+}
+
+void
+ht_h_issuers(struct ht_req *r)
+{
+	ht_orgs_list(r, LY_ROLE_ISSUER, 0);
+}
+
+static enum ly_res
+ht_key_create_work(struct ht_req *r, void *arg)
+{
+	char key[128], key_id[LIM_PUBLIC_ID_MAX];
+	struct ly_org o;
+	enum ly_res res;
+	cJSON *j;
+
+	(void)arg;
+	if ((res = ly_org_get(r->db, r->params[0], &o)) != LY_OK)
+		return res;
+	if ((res = ly_key_create(r->db, o.id, key, sizeof(key), key_id,
+	    sizeof(key_id))) != LY_OK)
+		return res;
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "id", key_id);
+	cJSON_AddStringToObject(j, "org_id", o.public_id);
+	cJSON_AddStringToObject(j, "key", key);
+	sodium_memzero(key, sizeof(key));
+	ht_reply_json(r, 201, j);
+	return LY_OK;
+}
+
+void
+ht_h_keys_create(struct ht_req *r)
+{
+	if (r->bodylen > 0 && ht_body(r, NULL, 0) != 0)
+		return;
+	ht_txn(r, ht_key_create_work, NULL);
+}
+
+static enum ly_res
+ht_key_revoke_work(struct ht_req *r, void *arg)
+{
+	enum ly_res res;
+
+	(void)arg;
+	if ((res = ly_key_revoke(r->db, r->params[0])) != LY_OK)
+		return res;
+	r->status = 204;
+	return LY_OK;
+}
+
+void
+ht_h_keys_revoke(struct ht_req *r)
+{
+	ht_txn(r, ht_key_revoke_work, NULL);
+}

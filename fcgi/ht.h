@@ -1,0 +1,331 @@
+/*
+ * ht.h: the HTTP layer of perkd. Only fcgi/ includes <fcgiapp.h> and
+ * <cJSON.h>. A request arrives on a worker thread (main.c), is parsed into
+ * a struct ht_req (req.c), matched against the one route table
+ * (route.c), authenticated (auth.c), and handed to a handler (h_*.c),
+ * which validates its input against a field table (json.c), calls the
+ * domain inside one transaction (txn.c, which also keeps Idempotency-Key
+ * records), and sets the reply. problem.c holds the one table that maps
+ * domain results to HTTP statuses and problem codes.
+ *
+ * Ownership: the struct ht_req owns everything parsed for one request
+ * (body, JSON tree, reply) and ht_req_reset() frees it all once per loop.
+ */
+#ifndef HT_H
+#define HT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <cJSON.h>
+#include <fcgiapp.h>
+
+#include "sql/db.h"
+#include "sql/perkd_limits.h"
+#include "loyalty/ly.h"
+#include "catalog/cat.h"
+
+#define HT_WARN_UNUSED __attribute__((warn_unused_result))
+
+/* ---- configuration (config.c) ---- */
+
+struct ht_config {
+	char		 socket[256];
+	unsigned	 socket_mode;
+	unsigned	 threads;
+	char		 db_socket[256];
+	char		 db_host[256];
+	unsigned	 db_port;
+	char		 db_name[64];
+	char		 db_user[64];
+	char		 db_password[128];
+	unsigned char	 jwt_secret[256];
+	size_t		 jwt_secret_len;
+	unsigned char	 subject_key[32];
+	unsigned char	 server_key[32];
+	unsigned char	 pass_seed[32];
+	int		 stats_min_group;
+	char		 timezone[64];
+	int		 dev_mode;
+	int		 have_secrets;	/* all four secrets were set */
+};
+
+/* Loads defaults then the file. Returns 0, or -1 with a message in err. */
+int	ht_config_load(const char *path, struct ht_config *cfg,
+	    char *err, size_t errsz) HT_WARN_UNUSED;
+void	ht_config_db(const struct ht_config *cfg, struct db_cfg *out);
+
+/* ---- callers and roles ---- */
+
+enum ht_role {
+	HT_PUBLIC	= 0,
+	HT_RESIDENT	= 1 << 0,
+	HT_ISSUER	= 1 << 1,	/* == LY_ROLE_ISSUER << 1 */
+	HT_PARTNER	= 1 << 2,
+	HT_MANAGER	= 1 << 3,
+};
+
+enum ht_caller { HT_CALLER_NONE, HT_CALLER_RESIDENT, HT_CALLER_ORG };
+
+/* Per-thread state: one database connection, the shared config. */
+struct ht_worker {
+	int			 id;
+	struct db		*db;
+	const struct ht_config	*cfg;
+	const struct ly_ctx	*ctx;
+};
+
+#define HT_HEADERS_MAX 1024
+
+struct ht_req {
+	FCGX_Request		*fcgx;
+	struct ht_worker	*w;
+	struct db		*db;		/* == w->db */
+	const struct ly_ctx	*ctx;
+	char			 request_id[24];
+	const char		*method;
+	char			 path[LIM_PATH_MAX];
+	const char		*query;
+	int			 route;		/* index in the route table */
+	char			*params[LIM_PATH_PARAMS];	/* {id} values */
+	size_t			 nparams;
+	char			*body;		/* NUL-terminated, bodylen bytes */
+	size_t			 bodylen;
+	cJSON			*json;		/* parsed body, if any */
+	/* who is calling */
+	enum ht_caller		 caller;
+	struct ly_org		 org;		/* HT_CALLER_ORG */
+	unsigned char		 subject_hash[32];	/* HT_CALLER_RESIDENT */
+	char			 idem_key[LIM_IDEM_KEY_MAX + 1];
+	/* the reply */
+	int			 status;	/* 0 = not set yet */
+	char			*out;		/* body, malloc'd */
+	size_t			 outlen;
+	const char		*ctype;
+	char			 headers[HT_HEADERS_MAX];	/* extra lines */
+	int			 replayed;
+	struct timespec		 start;
+};
+
+typedef void (*ht_handler)(struct ht_req *);
+
+/* ---- the route table (route.c) ---- */
+
+struct ht_route {
+	const char	*method;
+	const char	*pattern;	/* "/v1/admin/orgs/{id}/keys" */
+	unsigned	 roles;		/* enum ht_role bits; 0 = public */
+	ht_handler	 fn;
+	int		 creates;	/* a creating POST: Idempotency-Key */
+};
+
+extern const struct ht_route	ht_routes[];
+extern const size_t		ht_routes_n;
+
+/* Dispatches one parsed request: route, auth, handler. */
+void	ht_dispatch(struct ht_req *r);
+/* Prints the route table (perkd --routes). */
+void	ht_routes_print(FILE *f);
+
+/* ---- requests (req.c) ---- */
+
+/* Reads params and body of the accepted request into r. Returns 0, or -1
+ * with a problem reply set (bad Content-Length, body too large). */
+int		 ht_req_read(struct ht_req *r) HT_WARN_UNUSED;
+void		 ht_req_reset(struct ht_req *r);
+const char	*ht_param(const struct ht_req *r, const char *name);
+/* Copies the URL-decoded query argument into buf; 1 found, 0 absent,
+ * -1 malformed or too long. */
+int		 ht_query(const struct ht_req *r, const char *name, char *buf,
+		    size_t bufsz);
+/* Parses ?limit= (default LIM_PAGE_DEFAULT, 1..LIM_PAGE_MAX); sets a 400
+ * problem and returns -1 if bad. */
+int		 ht_query_limit(struct ht_req *r, size_t *limit) HT_WARN_UNUSED;
+/* Checked decimal parser for Content-Length and query numbers: the
+ * whole string must be digits, no sign, no overflow past max. */
+int		 ht_parse_uint(const char *s, unsigned long long max,
+		    unsigned long long *out) HT_WARN_UNUSED;
+/* Writes the reply and logs the request line. */
+void		 ht_req_finish(struct ht_req *r);
+/* Whether the client asked for CSV (Accept: text/csv or ?format=csv). */
+int		 ht_wants_csv(const struct ht_req *r);
+
+/* ---- replies (problem.c, json.c) ---- */
+
+enum ht_prob {
+	HT_P_ROUTE_NOT_FOUND,
+	HT_P_METHOD_NOT_ALLOWED,
+	HT_P_PAYLOAD_TOO_LARGE,
+	HT_P_INVALID_CONTENT_LENGTH,
+	HT_P_UNSUPPORTED_MEDIA_TYPE,
+	HT_P_INVALID_JSON,
+	HT_P_VALIDATION_FAILED,
+	HT_P_UNKNOWN_FIELD,
+	HT_P_INVALID_QUERY,
+	HT_P_INVALID_CURSOR,
+	HT_P_UNAUTHORIZED,
+	HT_P_FORBIDDEN,
+	HT_P_IDEMPOTENCY_KEY_REUSED,
+	HT_P_INVALID_IDEMPOTENCY_KEY,
+	HT_P_RATE_LIMITED,
+	HT_P__MAX
+};
+
+/* Sets a problem reply for a domain result (detail may be NULL). */
+void	ht_reply_result(struct ht_req *r, enum ly_res res, const char *detail);
+/* Sets a problem reply for a transport problem. */
+void	ht_reply_problem(struct ht_req *r, enum ht_prob p, const char *detail);
+/* Same with an extra member merged into the problem document (e.g. the
+ * first used_at of an already-used voucher); takes ownership of extra. */
+void	ht_reply_problem_x(struct ht_req *r, int status, const char *code,
+	    const char *title, const char *detail, cJSON *extra);
+/* The status a domain result maps to (for batch items and metrics). */
+int	ht_result_status(enum ly_res res);
+/* A problem object for embedding (batch results). Caller owns it. */
+cJSON	*ht_problem_json(enum ly_res res, const char *detail);
+/* Sets a JSON reply; takes ownership of (and deletes) root. */
+void	ht_reply_json(struct ht_req *r, int status, cJSON *root);
+/* Sets {"items": items, "next_cursor": cursor|null}; owns items. */
+void	ht_reply_list(struct ht_req *r, cJSON *items, const char *cursor);
+/* Sets a reply with a given content type; copies the body. */
+void	ht_reply_raw(struct ht_req *r, int status, const char *ctype,
+	    const char *body, size_t len);
+/* Appends "Name: value\r\n" to the extra headers. */
+void	ht_header(struct ht_req *r, const char *name, const char *value);
+
+/* ---- JSON input (json.c) ---- */
+
+enum ht_ftype {
+	HT_F_STRING,	/* min/max = length in characters (UTF-8) */
+	HT_F_INT,	/* whole number within [min, max] (and +-2^53) */
+	HT_F_NUMBER,	/* any finite number within [min, max] */
+	HT_F_BOOL,
+	HT_F_TIME,	/* RFC 3339 string */
+	HT_F_STRINGS,	/* array of strings; min/max = count; each <= 64 */
+	HT_F_OBJECT,	/* checked by the handler with its own table */
+	HT_F_ARRAY,	/* array of anything; min/max = count */
+};
+
+struct ht_field {
+	const char	*name;
+	enum ht_ftype	 type;
+	int		 required;
+	long long	 min;
+	long long	 max;
+	int		 nullable;	/* JSON null accepted (means "unset") */
+};
+
+struct ht_verr {
+	enum ht_prob	 prob;		/* VALIDATION_FAILED or UNKNOWN_FIELD */
+	char		 field[64];
+	char		 message[128];
+};
+
+/* Checks obj against a field table: types, ranges, required, unknown
+ * fields. Returns 0, or -1 with err filled. */
+int	ht_json_check(const cJSON *obj, const struct ht_field *f, size_t n,
+	    struct ht_verr *err) HT_WARN_UNUSED;
+/* Parses the request body as one JSON object (explicit length, UTF-8
+ * validated, depth bounded, no trailing data) into r->json and checks it
+ * against f. Returns 0, or -1 with a problem reply set. */
+int	ht_body(struct ht_req *r, const struct ht_field *f, size_t n)
+	    HT_WARN_UNUSED;
+/* Sets a 422 validation problem from err. */
+void	ht_reply_verr(struct ht_req *r, const struct ht_verr *err);
+/* Field accessors on a checked object: NULL/dflt when absent or null. */
+const char	*ht_jstr(const cJSON *obj, const char *name);
+long long	 ht_jint(const cJSON *obj, const char *name, long long dflt);
+int		 ht_jhas(const cJSON *obj, const char *name);
+/* Validates UTF-8 (no overlongs, no surrogates). 1 valid. */
+int	ht_utf8_valid(const char *s, size_t len);
+/* RFC 3339 -> "YYYY-MM-DD HH:MM:SS.ffffff" UTC (and time_t). 0 or -1. */
+int	ht_time_parse(const char *s, char out[32], time_t *t) HT_WARN_UNUSED;
+/* SQL DATETIME text "YYYY-MM-DD HH:MM:SS[.f]" -> RFC 3339 "...Z". */
+void	ht_time_fmt(const char *sql, char out[32]);
+/* cJSON helpers that keep the 2^53 rule on output. */
+void	ht_jadd_int(cJSON *obj, const char *name, long long v);
+void	ht_jadd_str(cJSON *obj, const char *name, const char *s); /* NULL -> null */
+
+/* ---- transactions and idempotency (txn.c) ---- */
+
+typedef enum ly_res (*ht_work)(struct ht_req *r, void *arg);
+
+/*
+ * Runs work in one transaction, retrying on deadlock, with the request's
+ * Idempotency-Key (if any) claimed and its answer stored in the same
+ * transaction. work sets the reply on LY_OK; on another result the
+ * reply is the result's problem (unless work already set one), its
+ * effects are rolled back, and for a domain refusal the key still
+ * records that answer so a retry gets it again.
+ */
+void	ht_txn(struct ht_req *r, ht_work work, void *arg);
+
+/* ---- cursors (cursor.c) ---- */
+
+/* Opaque, tamper-evident keyset cursor: (route, last id, extra) sealed
+ * with the cursor key. out must hold LIM_CURSOR_MAX. */
+void	ht_cursor_make(const struct ht_req *r, uint64_t last_id,
+	    int64_t extra, char *out, size_t outsz);
+/* 1 valid cursor read, 0 absent (first page), -1 forged (400 set). */
+int	ht_cursor_read(struct ht_req *r, uint64_t *last_id, int64_t *extra)
+	    HT_WARN_UNUSED;
+
+/* ---- CSV (csv.c) ---- */
+
+struct ht_csv {
+	char	*buf;
+	size_t	 len, cap, max;
+	int	 failed;
+	int	 col;
+};
+void	ht_csv_init(struct ht_csv *c, size_t max);
+/* A field: quoted per RFC 4180 when needed; a leading =,+,-,@,TAB,CR is
+ * neutralised with a ' so spreadsheets do not run it as a formula. */
+void	ht_csv_field(struct ht_csv *c, const char *s);
+void	ht_csv_int(struct ht_csv *c, long long v, int null);
+void	ht_csv_num(struct ht_csv *c, double v, int null);
+void	ht_csv_endrow(struct ht_csv *c);
+/* Sets the reply (text/csv) and frees the buffer. */
+void	ht_csv_reply(struct ht_req *r, struct ht_csv *c, const char *filename);
+void	ht_csv_free(struct ht_csv *c);
+
+/* ---- auth (auth.c) ---- */
+
+/* Verifies an HS256 JWT: alg must be HS256, exp and sub required, sub at
+ * most LIM_SUBJECT_MAX. 0 and the subject in sub, or -1. */
+int	ht_jwt_verify(const char *tok, const unsigned char *secret,
+	    size_t secretlen, time_t now, char *sub, size_t subsz)
+	    HT_WARN_UNUSED;
+/* Mints an HS256 JWT for sub expiring at exp (perkctl token). Returns a
+ * malloc'd string the caller frees, or NULL. */
+char	*ht_jwt_mint(const unsigned char *secret, size_t secretlen,
+	    const char *sub, time_t iat, time_t exp);
+/* Authenticates r for a route needing roles: 0, or -1 with 401/403 set. */
+int	ht_auth(struct ht_req *r, unsigned roles) HT_WARN_UNUSED;
+/* The caller's idempotency identity ("o:<id>" or "r:<hex hash>"). */
+void	ht_caller_id(const struct ht_req *r, char *out, size_t outsz);
+
+/* ---- metrics (metrics.c) ---- */
+
+enum ht_counter { HT_C_AWARDS, HT_C_AWARD_POINTS, HT_C_REDEMPTIONS,
+	HT_C_VOUCHER_USES, HT_C__MAX };
+void	ht_metrics_init(void);
+void	ht_metrics_request(int route, int status, double seconds);
+void	ht_metrics_add(enum ht_counter c, unsigned long long n);
+/* Renders the Prometheus text exposition; malloc'd, caller frees. */
+char	*ht_metrics_render(size_t *len);
+
+/* ---- handlers (h_*.c) ---- */
+
+void	ht_h_healthz(struct ht_req *);
+void	ht_h_readyz(struct ht_req *);
+void	ht_h_metrics(struct ht_req *);
+void	ht_h_orgs_create(struct ht_req *);
+void	ht_h_orgs_list(struct ht_req *);
+void	ht_h_keys_create(struct ht_req *);
+void	ht_h_keys_revoke(struct ht_req *);
+void	ht_h_issuers(struct ht_req *);
+
+#endif /* HT_H */

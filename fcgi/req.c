@@ -1,0 +1,269 @@
+/*
+ * req.c: reading one FastCGI request (params, a bounded body, the query
+ * string) into struct ht_req, writing its reply, and logging one
+ * key=value line per request. The log line never holds a token, a body or
+ * a resident's subject.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fcgi/ht.h"
+
+int
+ht_parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v = 0;
+	unsigned d;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		d = (unsigned)(*s - '0');
+		if (v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+const char *
+ht_param(const struct ht_req *r, const char *name)
+{
+	return FCGX_GetParam(name, r->fcgx->envp);
+}
+
+int
+ht_req_read(struct ht_req *r)
+{
+	unsigned long long clen = 0;
+	const char *cl, *uri, *idem;
+	size_t n;
+	int got;
+
+	r->method = ht_param(r, "REQUEST_METHOD");
+	if (r->method == NULL)
+		r->method = "GET";
+	uri = ht_param(r, "DOCUMENT_URI");
+	if (uri == NULL)
+		uri = ht_param(r, "SCRIPT_NAME");
+	if (uri == NULL)
+		uri = "/";
+	n = strlen(uri);
+	if (n >= sizeof(r->path))
+		n = sizeof(r->path) - 1;	/* no route is that long: 404 */
+	memcpy(r->path, uri, n);
+	r->path[n] = '\0';
+	r->query = ht_param(r, "QUERY_STRING");
+	if (r->query == NULL)
+		r->query = "";
+
+	idem = ht_param(r, "HTTP_IDEMPOTENCY_KEY");
+	if (idem != NULL) {
+		n = strlen(idem);
+		if (n == 0 || n > LIM_IDEM_KEY_MAX) {
+			ht_reply_problem(r, HT_P_INVALID_IDEMPOTENCY_KEY,
+			    "Idempotency-Key must be 1 to 128 characters");
+			return -1;
+		}
+		memcpy(r->idem_key, idem, n + 1);
+	}
+
+	cl = ht_param(r, "CONTENT_LENGTH");
+	if (cl != NULL && *cl != '\0') {
+		/* parse against a bound far above the limit, then compare,
+		 * so that a huge value is 413 and junk is 400 */
+		if (ht_parse_uint(cl, 1ULL << 62, &clen) != 0) {
+			ht_reply_problem(r, HT_P_INVALID_CONTENT_LENGTH,
+			    "Content-Length must be a decimal byte count");
+			return -1;
+		}
+		if (clen > LIM_BODY_MAX) {
+			ht_reply_problem(r, HT_P_PAYLOAD_TOO_LARGE,
+			    "request bodies are limited to 64 KiB");
+			return -1;
+		}
+	}
+	if ((r->body = malloc((size_t)clen + 1)) == NULL)
+		return -1;
+	r->bodylen = 0;
+	while (r->bodylen < clen) {
+		got = FCGX_GetStr(r->body + r->bodylen,
+		    (int)(clen - r->bodylen), r->fcgx->in);
+		if (got <= 0)
+			break;
+		r->bodylen += (size_t)got;
+	}
+	r->body[r->bodylen] = '\0';
+	if (r->bodylen != clen) {
+		ht_reply_problem(r, HT_P_INVALID_CONTENT_LENGTH,
+		    "the body is shorter than Content-Length");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ht_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+ht_query(const struct ht_req *r, const char *name, char *buf, size_t bufsz)
+{
+	const char *p = r->query, *amp, *eq;
+	size_t nl = strlen(name), o;
+	int hi, lo;
+
+	if (strlen(p) > LIM_QUERY_MAX)
+		return -1;
+	while (*p != '\0') {
+		amp = strchr(p, '&');
+		if (amp == NULL)
+			amp = p + strlen(p);
+		eq = memchr(p, '=', (size_t)(amp - p));
+		if ((size_t)((eq ? eq : amp) - p) == nl &&
+		    strncmp(p, name, nl) == 0) {
+			o = 0;
+			for (p = eq ? eq + 1 : amp; p < amp; p++) {
+				char ch = *p;
+				if (ch == '+')
+					ch = ' ';
+				else if (ch == '%') {
+					if (amp - p < 3)
+						return -1;
+					if ((hi = ht_hexval(p[1])) < 0 ||
+					    (lo = ht_hexval(p[2])) < 0)
+						return -1;
+					ch = (char)(hi * 16 + lo);
+					p += 2;
+				}
+				if (ch == '\0' || o + 1 >= bufsz)
+					return -1;
+				buf[o++] = ch;
+			}
+			buf[o] = '\0';
+			return 1;
+		}
+		p = *amp == '&' ? amp + 1 : amp;
+	}
+	return 0;
+}
+
+int
+ht_query_limit(struct ht_req *r, size_t *limit)
+{
+	char buf[16];
+	unsigned long long v;
+	int q;
+
+	*limit = LIM_PAGE_DEFAULT;
+	if ((q = ht_query(r, "limit", buf, sizeof(buf))) == 0)
+		return 0;
+	if (q < 0 || ht_parse_uint(buf, LIM_PAGE_MAX, &v) != 0 || v < 1) {
+		ht_reply_problem(r, HT_P_INVALID_QUERY,
+		    "limit must be a whole number from 1 to 500");
+		return -1;
+	}
+	*limit = (size_t)v;
+	return 0;
+}
+
+int
+ht_wants_csv(const struct ht_req *r)
+{
+	const char *accept = ht_param(r, "HTTP_ACCEPT");
+	char fmt[8];
+
+	if (ht_query(r, "format", fmt, sizeof(fmt)) == 1)
+		return strcmp(fmt, "csv") == 0;
+	return accept != NULL && strstr(accept, "text/csv") != NULL;
+}
+
+static const char *
+ht_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 410: return "Gone";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 503: return "Service Unavailable";
+	default: return status >= 500 ? "Internal Server Error" : "OK";
+	}
+}
+
+void
+ht_req_finish(struct ht_req *r)
+{
+	struct timespec end;
+	double secs;
+	const char *route;
+
+	if (r->status == 0)
+		ht_reply_result(r, LY_INTERNAL, NULL);
+	FCGX_FPrintF(r->fcgx->out, "Status: %d %s\r\n", r->status,
+	    ht_reason(r->status));
+	if (r->status != 204 && r->ctype != NULL)
+		FCGX_FPrintF(r->fcgx->out, "Content-Type: %s\r\n", r->ctype);
+	FCGX_FPrintF(r->fcgx->out, "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\nX-Request-Id: %s\r\n%s\r\n",
+	    r->request_id, r->headers);
+	if (r->status != 204 && r->out != NULL && r->outlen > 0 &&
+	    strcmp(r->method, "HEAD") != 0)
+		FCGX_PutStr(r->out, (int)r->outlen, r->fcgx->out);
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	secs = (double)(end.tv_sec - r->start.tv_sec) +
+	    (double)(end.tv_nsec - r->start.tv_nsec) / 1e9;
+	ht_metrics_request(r->route, r->status, secs);
+	route = r->route >= 0 ? ht_routes[r->route].pattern : "-";
+	fprintf(stderr, "ts=%ld rid=%s method=%s route=%s status=%d "
+	    "dur_ms=%.2f caller=%s%s%s%s\n", (long)time(NULL), r->request_id,
+	    r->method, route, r->status, secs * 1000.0,
+	    r->caller == HT_CALLER_ORG ? "org:" :
+	    r->caller == HT_CALLER_RESIDENT ? "resident" : "none",
+	    r->caller == HT_CALLER_ORG ? r->org.public_id : "",
+	    r->replayed ? " replayed=1" : "",
+	    r->idem_key[0] != '\0' ? " idem=1" : "");
+}
+
+void
+ht_req_reset(struct ht_req *r)
+{
+	FCGX_Request *fcgx = r->fcgx;
+	struct ht_worker *w = r->w;
+
+	free(r->body);
+	cJSON_Delete(r->json);
+	free(r->out);
+	memset(r, 0, sizeof(*r));
+	r->fcgx = fcgx;
+	r->w = w;
+	r->db = w->db;
+	r->ctx = w->ctx;
+	r->route = -1;
+}

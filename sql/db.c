@@ -1,0 +1,601 @@
+/*
+ * db.c: MariaDB through Connector/C, the only file that includes <mysql.h>.
+ *
+ * One struct db per thread: a MYSQL handle, a cache of prepared statements
+ * keyed by the address of their SQL text (open addressing, sized by
+ * LIM_DB_STMT_CACHE), and the buffers that fetched rows point into.
+ * Errors are classified once, here, into enum db_res and logged with the
+ * server's text; callers above only propagate.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mysql.h>
+#include <errmsg.h>
+#include <mysqld_error.h>
+
+#include "sql/db.h"
+#include "sql/perkd_limits.h"
+
+struct db_slot {
+	const char	*sql;		/* key: address of the statement text */
+	MYSQL_STMT	*stmt;
+};
+
+struct db {
+	struct db_cfg	 cfg;
+	MYSQL		*my;		/* NULL while disconnected */
+	int		 in_txn;
+	struct db_slot	 cache[LIM_DB_STMT_CACHE];
+	MYSQL_STMT	*cur;		/* statement whose rows db_next reads */
+	MYSQL_BIND	 rbind[LIM_DB_COLS];
+	unsigned long	 rlen[LIM_DB_COLS];
+	my_bool		 rnull[LIM_DB_COLS];
+	long long	 rint[LIM_DB_COLS];
+	double		 rdbl[LIM_DB_COLS];
+	char		*rbuf[LIM_DB_COLS];
+	size_t		 rcap[LIM_DB_COLS];
+	struct db_row	 row;
+	unsigned long long affected;
+	unsigned long long insert_id;
+	char		 err[256];
+};
+
+static atomic_ullong db_errors;
+
+static const char *const db_res_names[DB_RES__MAX] = {
+	"ok", "row", "done", "not found", "duplicate key", "check constraint",
+	"deadlock or lock wait timeout", "database unavailable", "database error",
+};
+
+const char *
+db_res_str(enum db_res r)
+{
+	return (r >= 0 && r < DB_RES__MAX) ? db_res_names[r] : "?";
+}
+
+const char *
+db_error(const struct db *db)
+{
+	return db->err;
+}
+
+unsigned long long
+db_error_count(void)
+{
+	return atomic_load(&db_errors);
+}
+
+struct db_val
+db_text(const char *s)
+{
+	struct db_val v = { DB_VTEXT, 0, s, s == NULL ? 0 : strlen(s) };
+
+	if (s == NULL)
+		v.t = DB_VNULL;
+	return v;
+}
+
+int
+db_library_init(void)
+{
+	return mysql_library_init(0, NULL, NULL) == 0 ? 0 : -1;
+}
+
+void
+db_library_end(void)
+{
+	mysql_library_end();
+}
+
+void
+db_thread_init(void)
+{
+	mysql_thread_init();
+}
+
+void
+db_thread_end(void)
+{
+	mysql_thread_end();
+}
+
+/*
+ * Maps a server or client error number to a result. Lost connections also
+ * drop the handle so that the next db_begin() reconnects.
+ */
+static enum db_res
+db_classify(struct db *db, unsigned int no, const char *msg, const char *sql)
+{
+	enum db_res r;
+
+	snprintf(db->err, sizeof(db->err), "%u: %s", no, msg);
+	switch (no) {
+	case ER_DUP_ENTRY:
+		return DB_DUP;
+	case 4025: /* ER_CONSTRAINT_FAILED (MariaDB CHECK) */
+		r = DB_CHECK;
+		break;
+	case ER_LOCK_DEADLOCK:
+	case ER_LOCK_WAIT_TIMEOUT:
+		return DB_RETRY;
+	case CR_SERVER_GONE_ERROR:
+	case CR_SERVER_LOST:
+	case CR_CONNECTION_ERROR:
+	case CR_CONN_HOST_ERROR:
+	case CR_SERVER_LOST_EXTENDED:
+	case ER_CONNECTION_KILLED:
+	case ER_SERVER_SHUTDOWN:
+	case 2026: /* CR_SSL_CONNECTION_ERROR */
+		r = DB_DOWN;
+		break;
+	default:
+		r = DB_ERR;
+		break;
+	}
+	atomic_fetch_add(&db_errors, 1);
+	fprintf(stderr, "level=error component=db result=\"%s\" error=\"%s\" "
+	    "stmt=\"%.60s\"\n", db_res_str(r), db->err, sql ? sql : "");
+	return r;
+}
+
+static void
+db_disconnect(struct db *db)
+{
+	size_t i;
+
+	for (i = 0; i < LIM_DB_STMT_CACHE; i++) {
+		if (db->cache[i].stmt != NULL)
+			mysql_stmt_close(db->cache[i].stmt);
+		db->cache[i].stmt = NULL;
+		db->cache[i].sql = NULL;
+	}
+	db->cur = NULL;
+	if (db->my != NULL)
+		mysql_close(db->my);
+	db->my = NULL;
+	db->in_txn = 0;
+}
+
+static enum db_res
+db_connect(struct db *db)
+{
+	unsigned int timeout = LIM_DB_CONNECT_S, rw = LIM_DB_RW_S;
+	my_bool off = 0;
+	enum db_res r = DB_OK;
+
+	db_disconnect(db);
+	if ((db->my = mysql_init(NULL)) == NULL)
+		return DB_ERR;
+	mysql_options(db->my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_options(db->my, MYSQL_OPT_READ_TIMEOUT, &rw);
+	mysql_options(db->my, MYSQL_OPT_WRITE_TIMEOUT, &rw);
+	mysql_options(db->my, MYSQL_OPT_RECONNECT, &off);
+	mysql_options(db->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	mysql_options(db->my, MYSQL_INIT_COMMAND,
+	    "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,"
+	    "NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
+	    "NO_ENGINE_SUBSTITUTION', tx_isolation = 'READ-COMMITTED'");
+	if (mysql_real_connect(db->my, db->cfg.host, db->cfg.user,
+	    db->cfg.password, db->cfg.name, db->cfg.port, db->cfg.socket,
+	    CLIENT_FOUND_ROWS) == NULL) {
+		r = db_classify(db, mysql_errno(db->my), mysql_error(db->my),
+		    "connect");
+		if (r == DB_ERR && mysql_errno(db->my) >= 2000)
+			r = DB_DOWN;	/* any client-side failure to connect */
+		mysql_close(db->my);
+		db->my = NULL;
+		return r == DB_ERR ? DB_ERR : DB_DOWN;
+	}
+	return DB_OK;
+}
+
+struct db *
+db_open(const struct db_cfg *cfg, enum db_res *res)
+{
+	struct db *db;
+
+	if ((db = calloc(1, sizeof(*db))) == NULL)
+		return NULL;
+	db->cfg = *cfg;
+	*res = db_connect(db);
+	return db;
+}
+
+void
+db_close(struct db *db)
+{
+	size_t i;
+
+	if (db == NULL)
+		return;
+	db_disconnect(db);
+	for (i = 0; i < LIM_DB_COLS; i++)
+		free(db->rbuf[i]);
+	free(db);
+}
+
+/* Finds or prepares the statement for this SQL text. */
+static enum db_res
+db_prepare(struct db *db, const char *sql, MYSQL_STMT **out)
+{
+	size_t h = ((uintptr_t)sql >> 3) % LIM_DB_STMT_CACHE, i, n;
+	MYSQL_STMT *st;
+	enum db_res r;
+
+	for (n = 0; n < LIM_DB_STMT_CACHE; n++) {
+		i = (h + n) % LIM_DB_STMT_CACHE;
+		if (db->cache[i].sql == sql) {
+			*out = db->cache[i].stmt;
+			return DB_OK;
+		}
+		if (db->cache[i].sql == NULL)
+			break;
+	}
+	if (n == LIM_DB_STMT_CACHE) {
+		fprintf(stderr, "level=error component=db error=\"statement "
+		    "cache full: raise LIM_DB_STMT_CACHE\"\n");
+		return DB_ERR;
+	}
+	if ((st = mysql_stmt_init(db->my)) == NULL)
+		return db_classify(db, mysql_errno(db->my),
+		    mysql_error(db->my), sql);
+	if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
+		r = db_classify(db, mysql_stmt_errno(st),
+		    mysql_stmt_error(st), sql);
+		mysql_stmt_close(st);
+		if (r == DB_DOWN)
+			db_disconnect(db);
+		return r;
+	}
+	db->cache[i].sql = sql;
+	db->cache[i].stmt = st;
+	*out = st;
+	return DB_OK;
+}
+
+static int
+db_is_int_type(enum enum_field_types t)
+{
+	return t == MYSQL_TYPE_TINY || t == MYSQL_TYPE_SHORT ||
+	    t == MYSQL_TYPE_LONG || t == MYSQL_TYPE_LONGLONG ||
+	    t == MYSQL_TYPE_INT24 || t == MYSQL_TYPE_YEAR ||
+	    t == MYSQL_TYPE_BIT;
+}
+
+static int
+db_is_float_type(enum enum_field_types t)
+{
+	return t == MYSQL_TYPE_FLOAT || t == MYSQL_TYPE_DOUBLE;
+}
+
+static enum db_res
+db_run(struct db *db, const char *sql, const struct db_val *params,
+    size_t nparams)
+{
+	MYSQL_BIND pb[LIM_DB_PARAMS];
+	unsigned long plen[LIM_DB_PARAMS];
+	MYSQL_STMT *st = NULL;
+	MYSQL_RES *meta = NULL;
+	MYSQL_FIELD *f;
+	my_bool one = 1;
+	size_t i, ncol;
+	enum db_res r;
+
+	if (db->cur != NULL) {
+		mysql_stmt_free_result(db->cur);
+		db->cur = NULL;
+	}
+	if (db->my == NULL)
+		return DB_DOWN;
+	if (nparams > LIM_DB_PARAMS)
+		return DB_ERR;
+	if ((r = db_prepare(db, sql, &st)) != DB_OK)
+		return r;
+	if (mysql_stmt_param_count(st) != nparams) {
+		fprintf(stderr, "level=error component=db error=\"parameter "
+		    "count mismatch\" stmt=\"%.60s\"\n", sql);
+		return DB_ERR;
+	}
+	memset(pb, 0, sizeof(pb));
+	for (i = 0; i < nparams; i++) {
+		switch (params[i].t) {
+		case DB_VNULL:
+			pb[i].buffer_type = MYSQL_TYPE_NULL;
+			break;
+		case DB_VINT:
+			pb[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			pb[i].buffer = (void *)&params[i].i;
+			break;
+		case DB_VTEXT:
+		case DB_VBLOB:
+			pb[i].buffer_type = params[i].t == DB_VTEXT ?
+			    MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
+			pb[i].buffer = (void *)params[i].p;
+			pb[i].buffer_length = params[i].len;
+			plen[i] = params[i].len;
+			pb[i].length = &plen[i];
+			break;
+		}
+	}
+	if (nparams > 0 && mysql_stmt_bind_param(st, pb) != 0)
+		goto fail;
+	if (mysql_stmt_execute(st) != 0)
+		goto fail;
+	db->affected = mysql_stmt_affected_rows(st);
+	db->insert_id = mysql_stmt_insert_id(st);
+	if ((meta = mysql_stmt_result_metadata(st)) == NULL)
+		return DB_OK;	/* not a query */
+
+	ncol = mysql_num_fields(meta);
+	if (ncol > LIM_DB_COLS) {
+		mysql_free_result(meta);
+		mysql_stmt_free_result(st);
+		return DB_ERR;
+	}
+	mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &one);
+	if (mysql_stmt_store_result(st) != 0) {
+		mysql_free_result(meta);
+		goto fail;
+	}
+	memset(db->rbind, 0, sizeof(db->rbind));
+	for (i = 0; i < ncol; i++) {
+		f = mysql_fetch_field_direct(meta, (unsigned int)i);
+		db->rbind[i].is_null = &db->rnull[i];
+		db->rbind[i].length = &db->rlen[i];
+		if (db_is_int_type(f->type)) {
+			db->rbind[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			db->rbind[i].buffer = &db->rint[i];
+			db->rbind[i].is_unsigned = 0;
+		} else if (db_is_float_type(f->type)) {
+			db->rbind[i].buffer_type = MYSQL_TYPE_DOUBLE;
+			db->rbind[i].buffer = &db->rdbl[i];
+		} else {
+			size_t want = f->max_length + 1;
+			if (want > db->rcap[i]) {
+				char *nb = realloc(db->rbuf[i], want);
+				if (nb == NULL) {
+					mysql_free_result(meta);
+					mysql_stmt_free_result(st);
+					return DB_ERR;
+				}
+				db->rbuf[i] = nb;
+				db->rcap[i] = want;
+			}
+			db->rbind[i].buffer_type = MYSQL_TYPE_STRING;
+			db->rbind[i].buffer = db->rbuf[i];
+			db->rbind[i].buffer_length = db->rcap[i] - 1;
+		}
+	}
+	mysql_free_result(meta);
+	db->row.ncol = ncol;
+	if (mysql_stmt_bind_result(st, db->rbind) != 0)
+		goto fail;
+	db->cur = st;
+	return DB_OK;
+fail:
+	r = db_classify(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
+	if (r == DB_DOWN)
+		db_disconnect(db);
+	return r;
+}
+
+enum db_res
+db_exec(struct db *db, const char *sql, const struct db_val *params,
+    size_t nparams)
+{
+	enum db_res r;
+
+	r = db_run(db, sql, params, nparams);
+	/*
+	 * A lost connection outside a transaction is reconnected and the
+	 * statement tried once more: outside a transaction only reads and
+	 * single-statement writes run, and the latter are all guarded by
+	 * unique keys, so a second attempt cannot apply an effect twice.
+	 */
+	if (r == DB_DOWN && !db->in_txn) {
+		if (db_connect(db) != DB_OK)
+			return DB_DOWN;
+		r = db_run(db, sql, params, nparams);
+	}
+	if (r == DB_DOWN)
+		db->in_txn = 0;
+	return r;
+}
+
+enum db_res
+db_next(struct db *db, struct db_row **row)
+{
+	size_t i;
+	int rc;
+
+	if (db->cur == NULL)
+		return DB_DONE;
+	rc = mysql_stmt_fetch(db->cur);
+	if (rc == MYSQL_NO_DATA) {
+		mysql_stmt_free_result(db->cur);
+		db->cur = NULL;
+		return DB_DONE;
+	}
+	if (rc == 1)
+		return db_classify(db, mysql_stmt_errno(db->cur),
+		    mysql_stmt_error(db->cur), "fetch");
+	/* rc == 0 or MYSQL_DATA_TRUNCATED: buffers were sized by max_length */
+	for (i = 0; i < db->row.ncol; i++) {
+		struct db_col *c = &db->row.col[i];
+		c->null = db->rnull[i];
+		c->s = NULL;
+		c->len = 0;
+		c->i = 0;
+		c->d = 0;
+		if (c->null)
+			continue;
+		if (db->rbind[i].buffer_type == MYSQL_TYPE_LONGLONG) {
+			c->i = db->rint[i];
+			c->d = (double)c->i;
+		} else if (db->rbind[i].buffer_type == MYSQL_TYPE_DOUBLE) {
+			c->d = db->rdbl[i];
+			c->i = (long long)c->d;
+		} else {
+			size_t n = db->rlen[i] < db->rcap[i] - 1 ?
+			    db->rlen[i] : db->rcap[i] - 1;
+			db->rbuf[i][n] = '\0';
+			c->s = db->rbuf[i];
+			c->len = n;
+			c->i = strtoll(c->s, NULL, 10);
+			c->d = strtod(c->s, NULL);
+		}
+	}
+	*row = &db->row;
+	return DB_ROW;
+}
+
+enum db_res
+db_one(struct db *db, const char *sql, const struct db_val *params,
+    size_t nparams, struct db_row **row)
+{
+	enum db_res r;
+
+	if ((r = db_exec(db, sql, params, nparams)) != DB_OK)
+		return r;
+	r = db_next(db, row);
+	return r == DB_DONE ? DB_NOTFOUND : r;
+}
+
+unsigned long long
+db_affected(const struct db *db)
+{
+	return db->affected;
+}
+
+unsigned long long
+db_insert_id(const struct db *db)
+{
+	return db->insert_id;
+}
+
+static const char *const db_txn_stmts[] = {
+	"START TRANSACTION",
+	"COMMIT",
+	"ROLLBACK",
+	"SAVEPOINT effect",
+	"ROLLBACK TO SAVEPOINT effect",
+	"SELECT 1",
+};
+
+enum db_res
+db_begin(struct db *db)
+{
+	enum db_res r;
+
+	if (db->my == NULL && (r = db_connect(db)) != DB_OK)
+		return r;
+	db->in_txn = 0;		/* let db_exec reconnect a stale handle */
+	r = db_exec(db, db_txn_stmts[0], NULL, 0);
+	if (r == DB_OK)
+		db->in_txn = 1;
+	return r;
+}
+
+enum db_res
+db_commit(struct db *db)
+{
+	enum db_res r;
+
+	r = db_run(db, db_txn_stmts[1], NULL, 0);
+	db->in_txn = 0;
+	return r;
+}
+
+void
+db_rollback(struct db *db)
+{
+	if (db->my != NULL && db->in_txn)
+		(void)db_run(db, db_txn_stmts[2], NULL, 0);
+	db->in_txn = 0;
+}
+
+enum db_res
+db_savepoint(struct db *db)
+{
+	return db_run(db, db_txn_stmts[3], NULL, 0);
+}
+
+void
+db_rollback_savepoint(struct db *db)
+{
+	(void)db_run(db, db_txn_stmts[4], NULL, 0);
+}
+
+int
+db_in_txn(const struct db *db)
+{
+	return db->in_txn;
+}
+
+enum db_res
+db_ping(struct db *db)
+{
+	struct db_row *row;
+	enum db_res r;
+
+	if (db->my == NULL && (r = db_connect(db)) != DB_OK)
+		return r;
+	r = db_one(db, db_txn_stmts[5], NULL, 0, &row);
+	return r == DB_ROW ? DB_OK : r;
+}
+
+enum db_res
+db_script(struct db *db, const char *text)
+{
+	const char *p = text, *end;
+	char *stmt;
+	size_t n;
+	enum db_res r = DB_OK;
+
+	if (db->my == NULL && (r = db_connect(db)) != DB_OK)
+		return r;
+	while (*p != '\0') {
+		/* a statement ends at ';' followed by end of line */
+		end = p;
+		while (*end != '\0' && !(*end == ';' &&
+		    (end[1] == '\n' || end[1] == '\0' || end[1] == '\r')))
+			end++;
+		n = (size_t)(end - p);
+		if ((stmt = malloc(n + 1)) == NULL)
+			return DB_ERR;
+		memcpy(stmt, p, n);
+		stmt[n] = '\0';
+		if (strspn(stmt, " \t\r\n") != n) {
+			/* skip pure comment chunks */
+			const char *q = stmt;
+			int only_comments = 1;
+			while (*q != '\0') {
+				q += strspn(q, " \t\r\n");
+				if (q[0] == '-' && q[1] == '-') {
+					q += strcspn(q, "\n");
+					continue;
+				}
+				if (*q != '\0')
+					only_comments = 0;
+				break;
+			}
+			if (!only_comments && mysql_real_query(db->my, stmt,
+			    (unsigned long)n) != 0) {
+				r = db_classify(db, mysql_errno(db->my),
+				    mysql_error(db->my), stmt);
+				free(stmt);
+				return r;
+			}
+		}
+		free(stmt);
+		p = *end == ';' ? end + 1 : end;
+	}
+	return DB_OK;
+}
