@@ -23,8 +23,8 @@ indentation; paths at indent 2, methods at 4, `x-perkd-role` and
 `security` at 6), skipping block scalars, and fails loudly on anything
 outside that layout rather than guessing.
 
-Environment: PERKD_BIN (default: ./perkd at the top of the tree),
-PERKD_URL (from dev.env; needed by check 2 only).
+Environment: PERKD_BIN, else PERKD_BUILD_DIR/perkd, else ./perkd at the
+top of the source tree; PERKD_URL (from dev.env; needed by check 2 only).
 """
 import json
 import os
@@ -155,10 +155,11 @@ def perkd_routes():
     Fails (never skips) if perkd is missing or the output is not the route
     table: a route table we cannot read is a broken contract.
     """
-    binary = os.environ.get("PERKD_BIN", os.path.join(ROOT, "perkd"))
+    binary = os.environ.get("PERKD_BIN") or os.path.join(
+        os.environ.get("PERKD_BUILD_DIR", ROOT), "perkd")
     if not os.access(binary, os.X_OK):
         raise AssertionError(f"{binary} is not an executable perkd: build it first "
-                             "(or set PERKD_BIN)")
+                             "(or set PERKD_BIN or PERKD_BUILD_DIR)")
     proc = subprocess.run([binary, "--routes"], capture_output=True, text=True,
                           timeout=ROUTES_TIMEOUT_S)
     if proc.returncode != 0:
