@@ -113,11 +113,9 @@ enum ly_res	cat_perk_state_get(struct db *db, const char *public_id,
 		    int lock, struct cat_perk_state *out) CAT_WARN_UNUSED;
 const char	*cat_kind_str(enum cat_kind k);
 
-/* ---- members as the catalogue sees them (cat_redeem.c) ---- */
+/* ---- members as the catalogue sees them (cat_redeem.c); the member
+ * itself is found with ly_member_find ---- */
 
-/* The active member with this subject hash: LY_OK or LY_NOT_ENROLLED. */
-enum ly_res	cat_member_find(struct db *db, const unsigned char hash[32],
-		    uint64_t *member_id) CAT_WARN_UNUSED;
 /* LY_OK if the member's lifetime points reach min_tier ("" = any),
  * LY_TIER_TOO_LOW if not or if the tier left the ladder. */
 enum ly_res	cat_member_tier_check(struct db *db, uint64_t member_id,
@@ -307,6 +305,8 @@ char	*cat_qr_svg(const char *text, size_t *len);
 
 /* ---- time helpers (cat_perks.c) ---- */
 
+/* Copies a fetched text column (NULL -> ""), truncating to dstsz. */
+void	cat_copy(char *dst, size_t dstsz, const struct db_col *c);
 /* A UTC time_t as SQL DATETIME(6) text. */
 void	cat_time_sql(time_t t, char out[32]);
 

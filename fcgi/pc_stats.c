@@ -1278,6 +1278,12 @@ pc_cmd_generate(struct pc *pc, int argc, char *argv[])
 	}
 	if (members == 0 || days == 0)
 		goto usage;
+	/* synthetic members would corrupt a real programme's statistics */
+	if (!pc->cfg.dev_mode) {
+		fprintf(stderr, "perkctl: generate loads synthetic data and runs "
+		    "only with dev_mode = 1\n");
+		return 1;
+	}
 	if (pc_open(pc) != 0)
 		return 1;
 	return pc_generate(pc, (long long)members, (long long)days,
