@@ -7,13 +7,15 @@
 # fcgi_time.py): one line per endpoint with the median and p99 in ms.
 #
 #   tests/bench/stats.sh [--sizes "10000 1000000"] [--days 365]
-#                        [--calls 50] [--keep]
+#                        [--calls 50] [--keep] [--reuse]
 #
 # generate runs only with dev_mode = 1, which the configuration written here
 # sets. Needs a built tree (./perkd, ./perkctl; PERKD_BUILD=dir if elsewhere)
 # and MariaDB: the server at $PERKD_TEST_DB_SOCKET (root over the unix
 # socket), or a throw-away one started by tests/lib/with-mariadb.sh.
-# --keep leaves the databases (perkd_bench_N) for a look afterwards.
+# --keep leaves the databases (perkd_bench_N) for a look afterwards;
+# --reuse times a database kept by an earlier run instead of generating
+# (when the machine was busy during the first timing, say).
 set -eu
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -22,12 +24,14 @@ sizes="10000 1000000"
 days=365
 calls=50
 keep=0
+reuse=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sizes) sizes=$2; shift 2 ;;
 	--days) days=$2; shift 2 ;;
 	--calls) calls=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
+	--reuse) reuse=1; keep=1; shift ;;
 	*) echo "usage: $0 [--sizes \"N ...\"] [--days D] [--calls C] [--keep]" >&2
 	   exit 2 ;;
 	esac
@@ -36,7 +40,8 @@ done
 if [ -z "${PERKD_TEST_DB_SOCKET:-}" ]; then
 	if [ -x "$top/tests/lib/with-mariadb.sh" ]; then
 		exec "$top/tests/lib/with-mariadb.sh" "$0" --sizes "$sizes" \
-			--days "$days" --calls "$calls" $([ $keep = 1 ] && echo --keep)
+			--days "$days" --calls "$calls" $([ $keep = 1 ] && echo --keep) \
+			$([ $reuse = 1 ] && echo --reuse)
 	fi
 	echo "stats.sh: set PERKD_TEST_DB_SOCKET or add tests/lib/with-mariadb.sh" >&2
 	exit 2
@@ -61,7 +66,7 @@ echo "# stats bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load $(cut -d'
 echo "# MariaDB $(sql 'SELECT VERSION()'), innodb_flush_log_at_trx_commit=$(sql 'SELECT @@innodb_flush_log_at_trx_commit'), buffer pool $(( $(sql 'SELECT @@innodb_buffer_pool_size') / 1048576 )) MiB"
 for n in $sizes; do
 	db=perkd_bench_$n
-	sql "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db"
+	[ $reuse = 1 ] || sql "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db"
 	conf=$work/perkd-$n.conf
 	cat >"$conf" <<CONF
 socket = $work/perkd.sock
@@ -77,19 +82,19 @@ pass_seed = $(openssl rand -hex 32)
 dev_mode = 1
 CONF
 	"$build/perkctl" -c "$conf" migrate --dir "$top/sql" >/dev/null
-	t0=$(date +%s.%N)
-	"$build/perkctl" -c "$conf" generate --members "$n" --days "$days" \
-		--campaigns 2>"$work/generate.log"
-	t1=$(date +%s.%N)
-	entries=$(sql "SELECT COUNT(*) FROM $db.ledger")
-	printf '%s members: generate %.1f s (%s members, %s ledger entries, %s agg_points_daily rows)\n' \
-		"$n" "$(echo "$t1 - $t0" | bc)" "$(sql "SELECT COUNT(*) FROM $db.members")" \
-		"$entries" "$(sql "SELECT COUNT(*) FROM $db.agg_points_daily")"
-	if ! "$build/perkctl" -c "$conf" stats verify >"$work/verify.log"; then
-		echo "$n members: stats verify FAILED:"; cat "$work/verify.log"; exit 1
+	if [ $reuse = 0 ]; then
+		t0=$(date +%s.%N)
+		"$build/perkctl" -c "$conf" generate --members "$n" --days "$days" \
+			--campaigns 2>"$work/generate.log"
+		t1=$(date +%s.%N)
+		echo "$n members: generate $(echo "$t1 - $t0" | bc) s"
+		if ! "$build/perkctl" -c "$conf" stats verify >"$work/verify.log"; then
+			echo "$n members: stats verify FAILED:"; cat "$work/verify.log"; exit 1
+		fi
+		echo "$n members: stats verify ok ($(grep -c '^ok' "$work/verify.log") checks)"
 	fi
-	echo "$n members: stats verify ok ($(grep -c '^ok' "$work/verify.log") checks)"
-	key=$("$build/perkctl" -c "$conf" org create --name "Bench Manager" \
+	echo "$n members: rows: $(sql "SELECT CONCAT((SELECT COUNT(*) FROM $db.members), ' members, ', (SELECT COUNT(*) FROM $db.ledger), ' ledger entries, ', (SELECT COUNT(*) FROM $db.awards), ' awards; read by stats: ', (SELECT COUNT(*) FROM $db.agg_members_daily), ' agg_members_daily, ', (SELECT COUNT(*) FROM $db.agg_points_total), ' agg_points_total, ', (SELECT COUNT(*) FROM $db.agg_funnel_total), ' agg_funnel_total, ', (SELECT COUNT(*) FROM $db.agg_channel_daily), ' agg_channel_daily')")"
+	key=$("$build/perkctl" -c "$conf" org create --name "Bench Manager $$" \
 		--role manager | sed -n 's/^key=//p')
 	rm -f "$work/perkd.sock"
 	"$build/perkd" -c "$conf" 2>"$work/perkd.log" &
@@ -97,6 +102,7 @@ CONF
 	for _ in $(seq 1 50); do [ -S "$work/perkd.sock" ] && break; sleep 0.1; done
 	cmp=$(python3 "$top/tests/bench/fcgi_time.py" "$work/perkd.sock" "$key" body \
 		/v1/admin/campaigns | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
+	echo "# load before timing: $(cut -d' ' -f1-3 /proc/loadavg)"
 	district=$(sql "SELECT code FROM $db.districts ORDER BY code LIMIT 1")
 	today=$(date -u +%Y-%m-%d)
 	yearago=$(date -u -d "-$days days" +%Y-%m-%d)
