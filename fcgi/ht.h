@@ -91,6 +91,7 @@ struct ht_req {
 	int			 route;		/* index in the route table */
 	char			*params[LIM_PATH_PARAMS];	/* {id} values */
 	size_t			 nparams;
+	unsigned long long	 clen;		/* checked Content-Length */
 	char			*body;		/* NUL-terminated, bodylen bytes */
 	size_t			 bodylen;
 	cJSON			*json;		/* parsed body, if any */
@@ -119,6 +120,7 @@ struct ht_route {
 	unsigned	 roles;		/* enum ht_role bits; 0 = public */
 	ht_handler	 fn;
 	int		 creates;	/* a creating POST: Idempotency-Key */
+	size_t		 body_max;	/* 0 = LIM_BODY_MAX */
 };
 
 extern const struct ht_route	ht_routes[];
@@ -131,9 +133,13 @@ void	ht_routes_print(FILE *f);
 
 /* ---- requests (req.c) ---- */
 
-/* Reads params and body of the accepted request into r. Returns 0, or -1
- * with a problem reply set (bad Content-Length, body too large). */
+/* Reads the params of the accepted request into r (method, path, query,
+ * Idempotency-Key, a checked Content-Length). Returns 0, or -1 with a
+ * problem reply set. */
 int		 ht_req_read(struct ht_req *r) HT_WARN_UNUSED;
+/* Reads the body, at most max bytes (the route's limit): 0, or -1 with a
+ * problem reply set (413 over max, 400 shorter than Content-Length). */
+int		 ht_req_read_body(struct ht_req *r, size_t max) HT_WARN_UNUSED;
 void		 ht_req_reset(struct ht_req *r);
 const char	*ht_param(const struct ht_req *r, const char *name);
 /* Copies the URL-decoded query argument into buf; 1 found, 0 absent,
