@@ -163,10 +163,18 @@ db_disconnect(struct db *db)
 	db->in_txn = 0;
 }
 
+static unsigned int db_rw_timeout = LIM_DB_RW_S;
+
+void
+db_set_rw_timeout(unsigned seconds)
+{
+	db_rw_timeout = seconds > 0 ? seconds : LIM_DB_RW_S;
+}
+
 static enum db_res
 db_connect(struct db *db)
 {
-	unsigned int timeout = LIM_DB_CONNECT_S, rw = LIM_DB_RW_S;
+	unsigned int timeout = LIM_DB_CONNECT_S, rw = db_rw_timeout;
 	my_bool off = 0;
 	enum db_res r = DB_OK;
 

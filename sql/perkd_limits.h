@@ -55,6 +55,7 @@
 #define LIM_DB_RETRIES        5            /* deadlock / lock-wait retries before 503 */
 #define LIM_DB_CONNECT_S      2            /* connect timeout: a down database answers 503 fast */
 #define LIM_DB_RW_S           10           /* read/write timeout: no request hangs on a dead server */
+#define LIM_DB_ADMIN_RW_S     3600         /* perkctl's: verify and stats rebuild scan 10^7-row tables */
 #define LIM_DB_COLS           32           /* widest result row */
 #define LIM_DB_PARAMS         32           /* most bound parameters in one statement */
 #define LIM_DB_BULK_PARAMS    65535        /* protocol limit of placeholders: multi-row INSERTs of bulk loads */
