@@ -30,6 +30,7 @@ import json
 import os
 import re
 import subprocess
+import time
 import unittest
 import urllib.error
 import urllib.request
@@ -42,6 +43,7 @@ SCHEME_OF_ROLE = {"public": None, "resident": "residentJWT", "issuer": "orgApiKe
                   "partner": "orgApiKey", "manager": "orgApiKey"}
 HTTP_TIMEOUT_S = 10
 ROUTES_TIMEOUT_S = 10
+RETRY_WAIT_MAX_S = 5
 
 KEY_RE = re.compile(r"""^( *)('[^']*'|"[^"]*"|[^\s#'"{\[-][^:#]*?):(?:\s+(.*?))?\s*$""")
 BLOCK_RE = re.compile(r"^[|>][-+0-9]*$")
@@ -196,26 +198,31 @@ def openapi_operations():
 
 def call(base, method, path):
     """
-    One request without credentials. Returns (status, content type, parsed
-    problem document or None). A bodyless POST/PUT/PATCH sends
+    One request without credentials (retried once after a 429). Returns
+    (status, content type, parsed problem document or None). A bodyless POST/PUT/PATCH sends
     Content-Length: 0, so nothing can be created even if a route were
     wrongly public.
     """
     data = b"" if method in ("POST", "PUT", "PATCH") else None
-    req = urllib.request.Request(base + path, data=data, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT_S) as resp:
-            return resp.status, resp.headers.get("Content-Type", ""), None
-    except urllib.error.HTTPError as e:
-        ctype = e.headers.get("Content-Type", "")
-        body = e.read(65536)
-        problem = None
-        if ctype.startswith("application/problem+json"):
-            try:
-                problem = json.loads(body)
-            except ValueError:
-                problem = None
-        return e.code, ctype, problem
+    for attempt in range(2):
+        req = urllib.request.Request(base + path, data=data, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT_S) as resp:
+                return resp.status, resp.headers.get("Content-Type", ""), None
+        except urllib.error.HTTPError as e:
+            ctype = e.headers.get("Content-Type", "")
+            body = e.read(65536)
+            if e.code == 429 and attempt == 0:
+                # the web server's per-address limit: wait as told, once
+                time.sleep(min(float(e.headers.get("Retry-After", "1") or 1), RETRY_WAIT_MAX_S))
+                continue
+            problem = None
+            if ctype.startswith("application/problem+json"):
+                try:
+                    problem = json.loads(body)
+                except ValueError:
+                    problem = None
+            return e.code, ctype, problem
 
 
 class OpenApiFileTest(unittest.TestCase):
