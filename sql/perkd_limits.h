@@ -57,6 +57,7 @@
 #define LIM_DB_RW_S           10           /* read/write timeout: no request hangs on a dead server */
 #define LIM_DB_COLS           32           /* widest result row */
 #define LIM_DB_PARAMS         32           /* most bound parameters in one statement */
+#define LIM_DB_BULK_PARAMS    65535        /* protocol limit of placeholders: multi-row INSERTs of bulk loads */
 #define LIM_DB_STMT_CACHE     256          /* prepared statements per connection (open addressing) */
 
 /* Aggregates: hot rows are split into shards so that concurrent awards do
@@ -92,5 +93,13 @@
 
 /* Stats */
 #define LIM_STATS_MIN_GROUP   5            /* default stats_min_group: smaller counts are withheld */
+#define LIM_STATS_DAYS        3660         /* a series spans at most ten years of days */
+#define LIM_STATS_DISTRICTS   256          /* districts a stats answer breaks down (a city has tens) */
+#define LIM_STATS_CELLS       1000000      /* days x districts of history held for one answer (~24 MB) */
+#define LIM_STATS_ROWS        4096         /* perks, rules or channels listed in one overview */
+#define LIM_STATS_CSV_MAX     (4 * 1024 * 1024) /* a ten-year daily series is ~200 KiB of CSV */
+
+/* Campaigns */
+#define LIM_CAMPAIGN_DISTRICTS 64          /* districts one campaign targets */
 
 #endif /* PERKD_LIMITS_H */
