@@ -14,7 +14,10 @@ server partners actually program against:
      404 `route_not_found` or 405 instead);
   3. inside the file, every operation's `x-perkd-role` agrees with its
      `security` (public: none; resident: residentJWT; issuer, partner,
-     manager: orgApiKey; several roles: each of their schemes).
+     manager: orgApiKey; several roles: each of their schemes);
+  4. every problem code perkd's table (fcgi/problem.c) or nginx
+     (etc/nginx/problems.conf) can answer is named in the file, and every
+     problem code the file shows is one of those.
 
 Python standard library only (the e2e rule), so the YAML is not parsed in
 full: read_operations() reads just the `paths:` section of a file written
@@ -287,6 +290,46 @@ class OpenApiFileTest(unittest.TestCase):
                 ("GET", "/a/{id}"): {"role": "resident", "security": ["residentJWT"]},
                 ("POST", "/b"): {"role": None, "security": []},
             })
+
+
+def emitted_problem_codes():
+    """
+    The problem codes perkd can answer (its one table, fcgi/problem.c:
+    rows `{ status, "code", "title" }`) and those nginx answers itself
+    (etc/nginx/problems.conf). Fails if either file cannot be read.
+    """
+    with open(os.path.join(ROOT, "fcgi", "problem.c"), encoding="utf-8") as f:
+        perkd = set(re.findall(r'\{\s*\d{3},\s*"([a-z_]+)"', f.read())) - {"ok"}
+    with open(os.path.join(ROOT, "etc", "nginx", "problems.conf"), encoding="utf-8") as f:
+        nginx = set(re.findall(r'"code":"([a-z_]+)"', f.read()))
+    if len(perkd) < 20 or not nginx:
+        raise AssertionError(f"read only {len(perkd)} codes from fcgi/problem.c and "
+                             f"{len(nginx)} from etc/nginx/problems.conf: has their layout changed?")
+    return perkd | nginx
+
+
+class ProblemCodesTest(unittest.TestCase):
+    """The problem codes in docs/openapi.yaml are the ones clients can get."""
+
+    def setUp(self):
+        with open(OPENAPI, encoding="utf-8") as f:
+            self.text = f.read()
+        self.emitted = emitted_problem_codes()
+
+    def test_every_emitted_code_is_documented(self):
+        mentioned = set(re.findall(r"`([a-z_]+)`", self.text))
+        missing = sorted(self.emitted - mentioned)
+        if missing:
+            self.fail("problem codes perkd or nginx can answer that docs/openapi.yaml "
+                      "never names: " + ", ".join(missing))
+
+    def test_every_documented_code_is_emitted(self):
+        shown = set(re.findall(r"urn:perkd:problem:([a-z_]+)", self.text))
+        self.assertGreaterEqual(len(shown), 20, "problem examples not found")
+        unknown = sorted(shown - self.emitted)
+        if unknown:
+            self.fail("docs/openapi.yaml shows problem codes that neither fcgi/problem.c "
+                      "nor etc/nginx/problems.conf has: " + ", ".join(unknown))
 
 
 class RoutesDocumentedTest(unittest.TestCase):
