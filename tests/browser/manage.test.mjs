@@ -179,8 +179,11 @@ async function checkEnrollment(page, w, minGroup) {
   assert.deepEqual(members.labels, col('period'));
   for (const k of ['members', 'population', 'opt_in_rate']) assert.deepEqual(members.sets[k], col(k), `chart ${k}`);
   for (const k of ['enrolled', 'left', 'net']) assert.deepEqual(flow.sets[k], col(k), `chart ${k}`);
-  assertTable(await tableData(page, 'enrollment'), data.series, 'period',
+  const table = await tableData(page, 'enrollment');
+  assertTable(table, data.series, 'period',
     ['enrolled', 'left', 'net', 'members', 'population', 'opt_in_rate'], minGroup, 'enrolment');
+  // The day each member count is as of (null: no such day in the period).
+  table.forEach((t, i) => assert.deepEqual(cellValue(t.cells.members_as_of), data.series[i].members_as_of ?? null));
   return { q, data };
 }
 
@@ -241,6 +244,9 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
       .map((d) => [d.dataset.key, { value: d.dataset.value, text: d.querySelector('dd').textContent }])));
     const want = { members: overview.members, population: overview.population, opt_in_rate: overview.opt_in_rate,
       awarded: overview.points.awarded, redeemed: overview.points.redeemed, outstanding: overview.points.outstanding };
+    if (overview.members_as_of) {
+      assert.match(await page.textContent('#kpis [data-key=members] dt'), new RegExp(`as of ${overview.members_as_of}`));
+    }
     for (const [k, v] of Object.entries(want)) {
       assert.deepEqual(cellValue(kpis[k]), v, `key figure ${k}`);
       if (v === null) assert.equal(kpis[k].text, `withheld (< ${minGroup})`);

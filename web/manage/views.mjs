@@ -115,9 +115,15 @@ export function renderEnrollment(card, data, scope) {
     countCol('left', 'Left'),
     countCol('net', 'Net'),
     countCol('members', 'Members'),
+    { key: 'members_as_of', label: 'Members as of', fmt: (v) => v ?? '–' },
     countCol('population', 'Population'),
     { key: 'opt_in_rate', label: 'Opt-in rate', numeric: true, fmt: fmtRate },
   ], series, 'period');
+  if (series.some((r) => r.members === null)) {
+    card.note.textContent = `${card.note.textContent} Member counts (and so opt-in rates) are `.trimStart()
+      + 'published only as of a day when they cannot reveal a small group’s comings and goings '
+      + '(“Members as of” in the table); a period without such a day shows none.';
+  }
   card.setState('ready');
 }
 
@@ -295,8 +301,11 @@ export function renderCampaigns(card, campaigns, csvButton, truncated) {
 // overview: the key figures above the views.
 export function renderKpis(dl, overview) {
   const p = overview.points || {};
+  // Member counts are published as of an earlier day (docs/stats.md,
+  // "member counts"): say which.
+  const asOf = overview.members_as_of ? ` (as of ${overview.members_as_of})` : '';
   const items = [
-    ['members', 'Members', fmtCount(overview.members)],
+    ['members', `Members${asOf}`, fmtCount(overview.members)],
     ['population', 'Population', fmtCount(overview.population)],
     ['opt_in_rate', 'Opt-in rate', fmtRate(overview.opt_in_rate)],
     ['awarded', 'Points awarded', fmtCount(p.awarded)],
