@@ -6,7 +6,7 @@
 // tables and labels.
 
 import { COLOURS } from './card.mjs';
-import { fmtCount, fmtRate, fmtShare, withheldText } from './format.mjs';
+import { fmtCount, fmtRate, fmtRateTick, fmtShare, withheldText } from './format.mjs';
 
 const BAR_ROW_PX = 30; // height of one bar in a horizontal bar chart
 
@@ -24,7 +24,7 @@ const countCol = (key, label) => ({ key, label, numeric: true, fmt: fmtCount });
 
 const rateAxis = {
   beginAtZero: true,
-  ticks: { callback: (v) => fmtRate(v) },
+  ticks: { callback: (v) => fmtRateTick(v) },
 };
 
 function rateTooltip(ctx) {
