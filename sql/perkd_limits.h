@@ -8,6 +8,10 @@
 
 /* HTTP input */
 #define LIM_BODY_MAX          (64 * 1024)  /* contract: a body over 64 KiB gets 413 */
+/* The one exception: 1000 awards (the contract's batch size) of up to
+ * ~500 bytes each (subject 128, rule 64, external_ref 128, a time, JSON
+ * punctuation) do not fit in 64 KiB. nginx allows the same on that route. */
+#define LIM_BATCH_BODY_MAX    (512 * 1024)
 #define LIM_JSON_DEPTH        16           /* deepest legitimate body is 3; bounds recursion */
 #define LIM_QUERY_MAX         2048         /* query strings are a few short filters */
 #define LIM_PATH_MAX          512          /* longest route is ~60 chars plus an id */
@@ -37,6 +41,15 @@
 #define LIM_BATCH_MAX         1000         /* contract: up to 1000 awards per batch */
 #define LIM_POINTS_MAX        1000000      /* one rule never awards more; keeps sums far from overflow */
 #define LIM_MULTIPLIER_MAX    10           /* a campaign bonus at most multiplies by 10 */
+#define LIM_ISSUERS_MAX       1000         /* issuers named in a rule or a member's sources */
+#define LIM_DAILY_CAP_MAX     1000000      /* a cap above LIM_POINTS_MAX would never cut */
+
+/* Members and tiers */
+#define LIM_TIERS_MAX         32           /* a ladder people can read; 4-6 in practice */
+#define LIM_CONSENT_VERSION_MAX 64         /* "2026-01": a version label, not the text */
+#define LIM_POPULATION_MAX    2147483647LL /* INT range: larger than any city */
+#define LIM_STAR_POINTS_MAX   1000000      /* a star never costs more than one rule's max */
+#define LIM_STARS_PER_FLAG_MAX 1000
 
 /* Database */
 #define LIM_DB_RETRIES        5            /* deadlock / lock-wait retries before 503 */
@@ -44,6 +57,7 @@
 #define LIM_DB_RW_S           10           /* read/write timeout: no request hangs on a dead server */
 #define LIM_DB_COLS           32           /* widest result row */
 #define LIM_DB_PARAMS         32           /* most bound parameters in one statement */
+#define LIM_DB_BULK_PARAMS    65535        /* protocol limit of placeholders: multi-row INSERTs of bulk loads */
 #define LIM_DB_STMT_CACHE     256          /* prepared statements per connection (open addressing) */
 
 /* Aggregates: hot rows are split into shards so that concurrent awards do
@@ -56,6 +70,22 @@
 /* Idempotency keys are kept at least this long (contract: 24 h) */
 #define LIM_IDEM_KEEP_S       (48 * 3600)
 
+/* Catalogue: vouchers, partner checks, passes */
+#define LIM_VOUCHER_BYTES     16           /* contract: a voucher code carries >= 128 random bits */
+#define LIM_VOUCHER_TEXT_MAX  64           /* a code as typed: 26 base32 chars, dashes, spaces */
+#define LIM_VOUCHER_DAYS_MAX  3660         /* a voucher is valid at most ten years */
+#define LIM_STOCK_MAX         2147483647   /* perks.stock is an INT */
+#define LIM_CHECK_FAILS       10           /* failed voucher/pass checks per key per window; a counter
+                                            * mistypes a few times a minute, a guesser thousands */
+#define LIM_CHECK_WINDOW_S    60           /* the sliding window of the failure limit */
+#define LIM_CHECK_ORGS        1024         /* orgs tracked by the in-process limiter; the least
+                                            * recently failing one is forgotten first */
+#define LIM_PASS_TTL_S        600          /* contract: a pass is valid 10 minutes */
+#define LIM_PASS_TEXT_MAX     512          /* a pass is ~190 characters; 512 bounds the parser */
+#define LIM_SWEEP_BATCH       100          /* vouchers expired per query; each refund is its own
+                                            * small transaction so the sweep never holds locks long */
+#define LIM_PURGE_BATCH       1000         /* idempotency/pass rows deleted per statement */
+
 /* Workers */
 #define LIM_THREADS_MIN       8            /* issue: default 2 x cores, at least 8 */
 #define LIM_THREADS_MAX       256
@@ -63,5 +93,13 @@
 
 /* Stats */
 #define LIM_STATS_MIN_GROUP   5            /* default stats_min_group: smaller counts are withheld */
+#define LIM_STATS_DAYS        3660         /* a series spans at most ten years of days */
+#define LIM_STATS_DISTRICTS   256          /* districts a stats answer breaks down (a city has tens) */
+#define LIM_STATS_CELLS       1000000      /* days x districts of history held for one answer (~24 MB) */
+#define LIM_STATS_ROWS        4096         /* perks, rules or channels listed in one overview */
+#define LIM_STATS_CSV_MAX     (4 * 1024 * 1024) /* a ten-year daily series is ~200 KiB of CSV */
+
+/* Campaigns */
+#define LIM_CAMPAIGN_DISTRICTS 64          /* districts one campaign targets */
 
 #endif /* PERKD_LIMITS_H */
