@@ -54,6 +54,15 @@ function hbar(card, name, label, labels, key, values, fmt = fmtCount) {
   }, barHeight(labels.length));
 }
 
+// Running totals are published only on some days: the line joins the
+// published points, dashed across the withheld periods (which stay null in
+// the data), so that it never shows a value where there is none.
+const acrossGaps = {
+  spanGaps: true,
+  pointRadius: 4,
+  segment: { borderDash: (ctx) => (ctx.p0.skip || ctx.p1.skip ? [4, 4] : undefined) },
+};
+
 // GET /v1/stats/enrollment: {series: [{period, enrolled, left, net,
 // members, population, opt_in_rate}]}
 export function renderEnrollment(card, data, scope) {
@@ -71,13 +80,13 @@ export function renderEnrollment(card, data, scope) {
       labels,
       datasets: [
         { key: 'members', label: 'Members', data: col('members'), borderColor: COLOURS[0],
-          backgroundColor: 'rgba(0,114,178,0.15)', fill: true, yAxisID: 'y' },
+          backgroundColor: 'rgba(0,114,178,0.15)', fill: true, yAxisID: 'y', ...acrossGaps },
         // Hidden until its legend entry is clicked: next to the whole
         // population the members line would lie flat on the axis.
         { key: 'population', label: 'Population', data: col('population'), borderColor: COLOURS[6],
           borderDash: [6, 4], pointRadius: 0, yAxisID: 'y', hidden: true },
         { key: 'opt_in_rate', label: 'Opt-in rate', data: col('opt_in_rate'), borderColor: COLOURS[3],
-          yAxisID: 'rate' },
+          yAxisID: 'rate', ...acrossGaps },
       ],
     },
     options: {
@@ -122,7 +131,7 @@ export function renderEnrollment(card, data, scope) {
   if (series.some((r) => r.members === null)) {
     card.note.textContent = `${card.note.textContent} Member counts (and so opt-in rates) are `.trimStart()
       + 'published only as of a day when they cannot reveal a small group’s comings and goings '
-      + '(“Members as of” in the table); a period without such a day shows none.';
+      + '(“Members as of” in the table); a period without such a day shows none, and the line is dashed across it.';
   }
   card.setState('ready');
 }
@@ -301,11 +310,8 @@ export function renderCampaigns(card, campaigns, csvButton, truncated) {
 // overview: the key figures above the views.
 export function renderKpis(dl, overview) {
   const p = overview.points || {};
-  // Member counts are published as of an earlier day (docs/stats.md,
-  // "member counts"): say which.
-  const asOf = overview.members_as_of ? ` (as of ${overview.members_as_of})` : '';
   const items = [
-    ['members', `Members${asOf}`, fmtCount(overview.members)],
+    ['members', 'Members', fmtCount(overview.members)],
     ['population', 'Population', fmtCount(overview.population)],
     ['opt_in_rate', 'Opt-in rate', fmtRate(overview.opt_in_rate)],
     ['awarded', 'Points awarded', fmtCount(p.awarded)],
@@ -325,6 +331,14 @@ export function renderKpis(dl, overview) {
     dd.textContent = text;
     if (raw[key] === null) dd.classList.add('withheld');
     div.append(dt, dd);
+    // Member counts are published as of an earlier day (docs/stats.md,
+    // "member counts"): say which.
+    if (key === 'members' && overview.members_as_of) {
+      const asOf = document.createElement('dd');
+      asOf.className = 'as-of';
+      asOf.textContent = `as of ${overview.members_as_of}`;
+      div.append(asOf);
+    }
     dl.append(div);
   }
 }
