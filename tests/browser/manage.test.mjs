@@ -356,6 +356,27 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
     assert.match(await page.textContent('#filter-error'), /From/);
     assert.equal(w.requests.length, calls);
 
+    // A range the API refuses (too long): its problem on that card only.
+    w.allow = allowFailedApi(400);
+    await page.fill('#f-from', '1990-01-01');
+    await page.fill('#f-to', today);
+    await page.selectOption('#f-interval', 'day');
+    await page.click('#filters button[type=submit]');
+    await waitState(page, 'ready');
+    const refused = await fetch(BASE + lastEnrollmentQuery(w).pathname + lastEnrollmentQuery(w).search,
+      { headers: { Authorization: `Bearer ${KEY}` } });
+    if (refused.status >= 400 && refused.status < 500) {
+      const problem = await refused.json();
+      assert.equal(await page.getAttribute('#view-enrollment', 'data-state'), 'error');
+      const msg = await page.textContent('#view-enrollment .state-msg');
+      assert.ok(msg.includes(`HTTP ${refused.status}`) && msg.includes(problem.code), msg);
+      assert.equal(await page.getAttribute('#view-districts', 'data-state'), 'ready', 'other views unharmed');
+      await page.locator('#view-enrollment').screenshot({ path: join(SHOTS, 'manage-enrollment-refused.png') });
+    } else {
+      await checkEnrollment(page, w, overview.min_group);
+    }
+    w.allow = () => false;
+
     // A range before the programme: the API's answer, shown as it is
     // (the empty state when the series is empty).
     await page.fill('#f-from', '2001-01-01');
