@@ -265,6 +265,7 @@ export function renderCampaigns(card, campaigns, csvButton, truncated) {
     id: campaign.id,
     name: campaign.name,
     code: campaign.code,
+    runs: `${String(campaign.starts_at || '').slice(0, 10)} – ${String(campaign.ends_at || '').slice(0, 10)}`,
     enrolled: stats ? stats.enrolled : undefined,
     target: campaign.enrollment_target ?? null,
     progress: stats?.progress,
@@ -291,6 +292,7 @@ export function renderCampaigns(card, campaigns, csvButton, truncated) {
   }, barHeight(rows.length * 1.6));
   card.table('Campaign progress against targets', [
     { key: 'name', label: 'Campaign', head: true, fmt: (v, r) => `${v} (${r.code})` },
+    { key: 'runs', label: 'Runs' },
     { key: 'enrolled', label: 'Enrolled', numeric: true,
       fmt: (v, r) => (r.error ? `error: ${r.error}` : fmtCount(v)) },
     { key: 'target', label: 'Target', numeric: true, nullIsNone: true,
