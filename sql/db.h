@@ -76,6 +76,7 @@ struct db_cfg {
 	const char	*name;
 	const char	*user;
 	const char	*password;
+	unsigned	 rw_timeout_s;	/* read/write timeout; 0 = LIM_DB_RW_S */
 };
 
 struct db;

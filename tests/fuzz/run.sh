@@ -11,7 +11,7 @@ cd "$top"
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(fuzz_req fuzz_jwt fuzz_text fuzz_cursor)
+[ ${#targets[@]} -eq 0 ] && targets=(fuzz_req fuzz_jwt fuzz_text fuzz_cursor fuzz_codes)
 out=${PERKD_FUZZ_OUT:-$top/test-output/fuzz}
 build=$out/build
 mkdir -p "$build/obj" "$out/crashes"
