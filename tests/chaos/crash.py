@@ -257,9 +257,15 @@ def kills_phase(load, args):
         t0 = time.monotonic()
         os.kill(pid, signal.SIGKILL)
         time.sleep(0.3)
+        down = None
+        if what == "perkd":
+            # nothing listens on the socket now: nginx's own answer
+            down = call("GET", "/v1/rules")
         r = stack_start()
         ready = wait_ready()
         kills.append({"what": what, "restart_rc": r.returncode,
+                      "answer_while_down": status(down) if down is not None else None,
+                      "answer_while_down_ok": good_503(down) if what == "perkd" else None,
                       "recover_s": round(time.monotonic() - t0, 2) if ready is not None else None})
         if r.returncode != 0:
             print(r.stderr[-2000:], file=sys.stderr)
@@ -514,6 +520,8 @@ def main():
         ("every kill was recovered from (stack.sh start, /readyz 200)",
          len(kills) == args.perkd_kills + args.db_kills
          and all(k.get("restart_rc") == 0 and k.get("recover_s") is not None for k in kills)),
+        ("perkd down: nginx answers the contract's 503 (problem+json, Retry-After)",
+         all(k.get("answer_while_down_ok") for k in kills if k["what"] == "perkd")),
         ("no acknowledged write is missing", not missing),
         ("every request settled to a definite answer", not unsettled),
         ("no effect is duplicated (ledger entries per member)", not duplicated and not extra),
