@@ -167,11 +167,19 @@ db_disconnect(struct db *db)
 	db->in_txn = 0;
 }
 
+/* Set once at start-up (db_rw_timeout_set), read by every connect. */
+static unsigned db_rw_timeout_s = LIM_DB_RW_S;
+
+void
+db_rw_timeout_set(unsigned seconds)
+{
+	db_rw_timeout_s = seconds;
+}
+
 static enum db_res
 db_connect(struct db *db)
 {
-	unsigned int timeout = LIM_DB_CONNECT_S, rw = db->cfg.rw_timeout_s ?
-	    db->cfg.rw_timeout_s : LIM_DB_RW_S;
+	unsigned int timeout = LIM_DB_CONNECT_S, rw = db_rw_timeout_s;
 	my_bool off = 0;
 	enum db_res r = DB_OK;
 
