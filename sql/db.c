@@ -23,6 +23,10 @@
 #include "sql/db.h"
 #include "sql/perkd_limits.h"
 
+/* A limit as text, for the session settings of the init command. */
+#define DB_STR2(x)	#x
+#define DB_STR(x)	DB_STR2(x)
+
 struct db_slot {
 	const char	*sql;		/* key: address of the statement text */
 	MYSQL_STMT	*stmt;
@@ -163,18 +167,19 @@ db_disconnect(struct db *db)
 	db->in_txn = 0;
 }
 
-static unsigned int db_rw_timeout = LIM_DB_RW_S;
+/* Set once at start-up (db_rw_timeout_set), read by every connect. */
+static unsigned db_rw_timeout_s = LIM_DB_RW_S;
 
 void
-db_set_rw_timeout(unsigned seconds)
+db_rw_timeout_set(unsigned seconds)
 {
-	db_rw_timeout = seconds > 0 ? seconds : LIM_DB_RW_S;
+	db_rw_timeout_s = seconds;
 }
 
 static enum db_res
 db_connect(struct db *db)
 {
-	unsigned int timeout = LIM_DB_CONNECT_S, rw = db_rw_timeout;
+	unsigned int timeout = LIM_DB_CONNECT_S, rw = db_rw_timeout_s;
 	my_bool off = 0;
 	enum db_res r = DB_OK;
 
@@ -189,7 +194,8 @@ db_connect(struct db *db)
 	mysql_options(db->my, MYSQL_INIT_COMMAND,
 	    "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,"
 	    "NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
-	    "NO_ENGINE_SUBSTITUTION', tx_isolation = 'READ-COMMITTED'");
+	    "NO_ENGINE_SUBSTITUTION', tx_isolation = 'READ-COMMITTED', "
+	    "innodb_lock_wait_timeout = " DB_STR(LIM_DB_LOCK_WAIT_S));
 	if (mysql_real_connect(db->my, db->cfg.host, db->cfg.user,
 	    db->cfg.password, db->cfg.name, db->cfg.port, db->cfg.socket,
 	    CLIENT_FOUND_ROWS) == NULL) {

@@ -83,7 +83,6 @@ struct db;
 /* The read/write timeout of connections opened from now on, in seconds
  * (default LIM_DB_RW_S, which bounds every request). Operator tools
  * (perkctl) that scan whole tables raise it once, before db_open(). */
-void	 db_set_rw_timeout(unsigned seconds);
 
 /* Library setup/teardown, once per process and once per thread. */
 int	 db_library_init(void);
@@ -95,6 +94,10 @@ void	 db_thread_end(void);
  * connection fails (*res = DB_DOWN), so that a later call can reconnect.
  * Returns NULL only when out of memory. Free with db_close(). */
 struct db	*db_open(const struct db_cfg *cfg, enum db_res *res);
+/* The read/write timeout of connections opened from now on, in seconds
+ * (default LIM_DB_RW_S, perkd's; perkctl's long scans set
+ * LIM_DB_RW_TOOL_S). Call before the first db_open(). */
+void		 db_rw_timeout_set(unsigned seconds);
 void		 db_close(struct db *db);	/* NULL is a no-op */
 
 /* Runs a statement; for SELECTs, the rows are then read with db_next().

@@ -54,8 +54,17 @@
 /* Database */
 #define LIM_DB_RETRIES        5            /* deadlock / lock-wait retries before 503 */
 #define LIM_DB_CONNECT_S      2            /* connect timeout: a down database answers 503 fast */
-#define LIM_DB_RW_S           10           /* read/write timeout: no request hangs on a dead server */
-#define LIM_DB_ADMIN_RW_S     3600         /* perkctl's: verify and stats rebuild scan 10^7-row tables */
+#define LIM_DB_RW_S           4            /* perkd's read/write timeout: a frozen or unreachable
+                                            * server answers 503 within ~RW + CONNECT s, so a
+                                            * client (and nginx's 30 s fastcgi_read_timeout) is
+                                            * never held; a healthy statement takes milliseconds
+                                            * (measured in tests/chaos/crash.py, docs/reliability.md) */
+#define LIM_DB_LOCK_WAIT_S    2            /* innodb_lock_wait_timeout of perkd's sessions: below
+                                            * LIM_DB_RW_S, so a long lock wait comes back as a
+                                            * retryable error, not a client timeout that drops
+                                            * the connection (MariaDB's default is 50 s) */
+#define LIM_DB_RW_TOOL_S      3600         /* perkctl: verify, sweep and stats rebuild scan whole
+                                            * tables at city scale; an operator can interrupt */
 #define LIM_DB_COLS           32           /* widest result row */
 #define LIM_DB_PARAMS         32           /* most bound parameters in one statement */
 #define LIM_DB_BULK_PARAMS    65535        /* protocol limit of placeholders: multi-row INSERTs of bulk loads */
