@@ -54,11 +54,20 @@ bench_serve(const char *path, unsigned nthreads, bench_thread_init init,
 {
 	struct bench_worker w = { -1, init, arg, fn };
 	pthread_t *tids;
+	sigset_t set;
 	unsigned i;
 
-	signal(SIGPIPE, SIG_IGN);
 	if (FCGX_Init() != 0)
 		return 1;
+	/* after FCGX_Init(), which makes SIGTERM only set a flag that an
+	 * idle accept() never sees: the run's cleanup stops us with it */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
 	unlink(path);
 	if ((w.fd = FCGX_OpenSocket(path, 1024)) < 0) {
 		perror(path);
