@@ -56,6 +56,13 @@
 /* Idempotency keys are kept at least this long (contract: 24 h) */
 #define LIM_IDEM_KEEP_S       (48 * 3600)
 
+/* API-key cache (fcgi/auth.c): a verified key is trusted for this long
+ * without asking the database again, so organisation calls cost one round
+ * trip less. A revocation through this process clears the cache at once;
+ * in another perkd process a revoked key works for at most this long. */
+#define LIM_KEY_CACHE_TTL_S   5
+#define LIM_KEY_CACHE_SLOTS   256          /* direct-mapped; orgs are few, a collision only costs a lookup */
+
 /* Workers */
 #define LIM_THREADS_MIN       8            /* issue: default 2 x cores, at least 8 */
 #define LIM_THREADS_MAX       256

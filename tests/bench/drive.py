@@ -549,7 +549,8 @@ def main():
     ap.add_argument("--env", required=True)
     ap.add_argument("--mode", choices=MODES, default="full")
     ap.add_argument("--only", default="")
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out")
+    ap.add_argument("--prepare-only", action="store_true")
     a = ap.parse_args()
     st = Stack(read_env(a.env))
     m = MODES[a.mode]
@@ -566,6 +567,11 @@ def main():
     d = Data(st, a.mode, os.path.dirname(a.env))
     d.prepare()
     doc["notes"] = d.notes
+    if a.prepare_only:
+        for k, v in sorted(d.files.items()):
+            print("data %s: %s" % (k, v))
+        print("members: ids %d to %d" % (d.lo, d.hi))
+        return
     doc["perkd_rss_start"] = st.perkd_mem()
     only = set(x for x in a.only.split(",") if x)
     byname = {}

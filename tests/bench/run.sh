@@ -2,6 +2,8 @@
 # run.sh: perkd's benchmarks against the machine's own limits (./dev bench).
 #
 #   tests/bench/run.sh [--quick] [--only NAME[,NAME...]] [--keep]
+#   tests/bench/run.sh --serve      (start, prepare the data, then wait:
+#                                    for profiling by hand; stop with TERM)
 #
 # 1. builds perkd, perkctl and the baseline programs (make bench-programs);
 # 2. starts a private stack in a fresh temporary directory: MariaDB
@@ -45,6 +47,7 @@ while [ $# -gt 0 ]; do
 		shift
 		;;
 	--keep) keep=1 ;;
+	--serve) mode=serve ;;
 	-h | --help)
 		sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"
 		exit 0
@@ -210,6 +213,14 @@ done
 [ "$code" = 200 ] || die "GET /readyz answers $code"
 
 t_ready=$SECONDS
+if [ $mode = serve ]; then
+	BENCH_LUA=$here python3 "$here/drive.py" --env "$state/bench.env" \
+		--mode quick --prepare-only
+	say "serving: . $state/bench.env (data files in $state); TERM to stop"
+	sleep infinity &
+	wait $! || true
+	exit 0
+fi
 mkdir -p "$here/results"
 BENCH_LUA=$here python3 "$here/drive.py" --env "$state/bench.env" --mode "$mode" \
 	${only:+--only "$only"} --out "$here/results/latest.json"
