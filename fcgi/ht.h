@@ -337,5 +337,40 @@ void	ht_h_orgs_list(struct ht_req *);
 void	ht_h_keys_create(struct ht_req *);
 void	ht_h_keys_revoke(struct ht_req *);
 void	ht_h_issuers(struct ht_req *);
+/* loyalty: members (h_members.c), rules, tiers, districts (h_rules.c),
+ * awards (h_awards.c) */
+void	ht_h_me_enroll(struct ht_req *);
+void	ht_h_me_get(struct ht_req *);
+void	ht_h_me_sources(struct ht_req *);
+void	ht_h_me_ledger(struct ht_req *);
+void	ht_h_me_access(struct ht_req *);
+void	ht_h_me_export(struct ht_req *);
+void	ht_h_me_delete(struct ht_req *);
+void	ht_h_rules_list(struct ht_req *);
+void	ht_h_rules_create(struct ht_req *);
+void	ht_h_rules_update(struct ht_req *);
+void	ht_h_tiers_get(struct ht_req *);
+void	ht_h_tiers_put(struct ht_req *);
+void	ht_h_districts_list(struct ht_req *);
+void	ht_h_admin_districts_list(struct ht_req *);
+void	ht_h_district_put(struct ht_req *);
+void	ht_h_awards_create(struct ht_req *);
+void	ht_h_awards_batch(struct ht_req *);
+/* catalogue (h_catalog.c, h_partner.c) */
+/* Adds an SQL DATETIME text as RFC 3339 ("" or NULL -> null). */
+void	ht_jadd_sqltime(cJSON *obj, const char *name, const char *sql);
+void	ht_h_perks_list(struct ht_req *);
+void	ht_h_perks_create(struct ht_req *);
+void	ht_h_perks_update(struct ht_req *);
+void	ht_h_pass_key(struct ht_req *);
+void	ht_h_redemptions_create(struct ht_req *);
+void	ht_h_redemptions_list(struct ht_req *);
+void	ht_h_redemptions_cancel(struct ht_req *);
+void	ht_h_redemption_qr(struct ht_req *);
+void	ht_h_passes_create(struct ht_req *);
+void	ht_h_pass_qr(struct ht_req *);
+void	ht_h_vouchers_check(struct ht_req *);
+void	ht_h_vouchers_use(struct ht_req *);
+void	ht_h_passes_check(struct ht_req *);
 
 #endif /* HT_H */

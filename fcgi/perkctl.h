@@ -1,7 +1,7 @@
 /*
  * perkctl.h: what perkctl's subcommands share. Each area adds its
- * subcommands (pc_<area>.c) through PC_MORE_COMMANDS and its demo data
- * through PC_DEMO_STEPS, so perkctl.c keeps one command table.
+ * subcommands (pc_<area>.c) through PC_<AREA>_COMMANDS and its demo data
+ * through PC_<AREA>_DEMO, so perkctl.c keeps one command table.
  */
 #ifndef PERKCTL_H
 #define PERKCTL_H
@@ -45,11 +45,25 @@ int	pc_org_with_key(struct pc *pc, const char *name, unsigned roles,
  * its own macros (rows of struct pc_cmd / struct pc_demo_step) and
  * declares its functions here, so areas never edit each other's lines.
  */
-#define PC_LOYALTY_COMMANDS
-#define PC_CATALOG_COMMANDS
+/* loyalty (pc_loyalty.c) */
+int		pc_cmd_verify(struct pc *, int, char *[]);
+enum ly_res	pc_demo_districts(struct pc *, struct pc_demo *);
+enum ly_res	pc_demo_rules(struct pc *, struct pc_demo *);
+enum ly_res	pc_demo_tiers(struct pc *, struct pc_demo *);
+#define PC_LOYALTY_COMMANDS \
+	{ "verify", "verify", pc_cmd_verify },
+#define PC_LOYALTY_DEMO \
+	{ "districts", pc_demo_districts }, \
+	{ "rules", pc_demo_rules }, \
+	{ "tiers", pc_demo_tiers },
+/* catalogue (pc_catalog.c) */
+int		pc_cmd_sweep(struct pc *, int, char *[]);
+enum ly_res	pc_catalog_demo(struct pc *, struct pc_demo *);
+#define PC_CATALOG_COMMANDS \
+	{ "sweep", "sweep", pc_cmd_sweep },
 #define PC_STATS_COMMANDS
-#define PC_LOYALTY_DEMO
-#define PC_CATALOG_DEMO
+#define PC_CATALOG_DEMO \
+	{ "catalogue", pc_catalog_demo },
 #define PC_STATS_DEMO
 
 #endif /* PERKCTL_H */

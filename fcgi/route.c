@@ -12,6 +12,11 @@
 
 #include "fcgi/ht.h"
 
+/* A path segment is an id (LIM_PUBLIC_ID_MAX) or a code (rules,
+ * districts: LIM_CODE_MAX), whichever is longer. */
+#define HT_SEG_MAX (LIM_CODE_MAX > LIM_PUBLIC_ID_MAX ? LIM_CODE_MAX : \
+	LIM_PUBLIC_ID_MAX)
+
 #define PUB	HT_PUBLIC
 #define RES	HT_RESIDENT
 #define ISS	HT_ISSUER
@@ -30,7 +35,37 @@ const struct ht_route ht_routes[] = {
 	{ "POST",   "/v1/admin/orgs/{id}/keys",      MAN, ht_h_keys_create, 1 },
 	{ "DELETE", "/v1/admin/keys/{id}",           MAN, ht_h_keys_revoke, 0 },
 	/* loyalty: members, rules, awards, tiers, districts */
+	{ "POST",   "/v1/me/enroll",                 RES, ht_h_me_enroll, 1 },
+	{ "GET",    "/v1/me",                        RES, ht_h_me_get, 0 },
+	{ "DELETE", "/v1/me",                        RES, ht_h_me_delete, 0 },
+	{ "PUT",    "/v1/me/sources",                RES, ht_h_me_sources, 0 },
+	{ "GET",    "/v1/me/ledger",                 RES, ht_h_me_ledger, 0 },
+	{ "GET",    "/v1/me/access-log",             RES, ht_h_me_access, 0 },
+	{ "GET",    "/v1/me/export",                 RES, ht_h_me_export, 0 },
+	{ "GET",    "/v1/rules",                     PUB, ht_h_rules_list, 0 },
+	{ "GET",    "/v1/tiers",                     PUB, ht_h_tiers_get, 0 },
+	{ "GET",    "/v1/districts",                 PUB, ht_h_districts_list, 0 },
+	{ "POST",   "/v1/awards",                    ISS, ht_h_awards_create, 1 },
+	{ "POST",   "/v1/awards/batch",              ISS, ht_h_awards_batch, 1 },
+	{ "POST",   "/v1/admin/rules",               MAN, ht_h_rules_create, 1 },
+	{ "PATCH",  "/v1/admin/rules/{id}",          MAN, ht_h_rules_update, 0 },
+	{ "PUT",    "/v1/admin/tiers",               MAN, ht_h_tiers_put, 0 },
+	{ "GET",    "/v1/admin/districts",           MAN, ht_h_admin_districts_list, 0 },
+	{ "PUT",    "/v1/admin/districts/{id}",      MAN, ht_h_district_put, 0 },
 	/* catalogue: perks, redemptions, vouchers, passes */
+	{ "GET",    "/v1/perks",                     PUB, ht_h_perks_list, 0 },
+	{ "GET",    "/v1/keys/passes",               PUB, ht_h_pass_key, 0 },
+	{ "POST",   "/v1/admin/perks",               MAN, ht_h_perks_create, 1 },
+	{ "PATCH",  "/v1/admin/perks/{id}",          MAN, ht_h_perks_update, 0 },
+	{ "POST",   "/v1/me/redemptions",            RES, ht_h_redemptions_create, 1 },
+	{ "GET",    "/v1/me/redemptions",            RES, ht_h_redemptions_list, 0 },
+	{ "DELETE", "/v1/me/redemptions/{id}",       RES, ht_h_redemptions_cancel, 0 },
+	{ "GET",    "/v1/me/redemptions/{id}/qr.svg", RES, ht_h_redemption_qr, 0 },
+	{ "POST",   "/v1/me/passes",                 RES, ht_h_passes_create, 1 },
+	{ "GET",    "/v1/me/passes/qr.svg",          RES, ht_h_pass_qr, 0 },
+	{ "POST",   "/v1/vouchers/check",            PAR, ht_h_vouchers_check, 0 },
+	{ "POST",   "/v1/vouchers/use",              PAR, ht_h_vouchers_use, 0 },
+	{ "POST",   "/v1/passes/check",              PAR, ht_h_passes_check, 0 },
 	/* campaigns and stats */
 };
 
@@ -50,7 +85,7 @@ ht_route_match(const char *pattern, const char *path, char *segbuf,
 	while (*p != '\0' && *q != '\0') {
 		if (strncmp(p, "{id}", 4) == 0) {
 			len = strcspn(q, "/");
-			if (len == 0 || len > LIM_PUBLIC_ID_MAX ||
+			if (len == 0 || len > HT_SEG_MAX ||
 			    n >= LIM_PATH_PARAMS)
 				return 0;
 			memcpy(segbuf, q, len);
@@ -73,7 +108,7 @@ ht_route_match(const char *pattern, const char *path, char *segbuf,
 }
 
 /* Segment storage for matched {id}s: per thread, valid for one request. */
-static _Thread_local char ht_segs[LIM_PATH_PARAMS * (LIM_PUBLIC_ID_MAX + 1)];
+static _Thread_local char ht_segs[LIM_PATH_PARAMS * (HT_SEG_MAX + 1)];
 
 static int
 ht_id_chars_ok(const char *s)

@@ -185,4 +185,303 @@ enum ly_res	ly_ledger_append(struct db *db, struct ly_entry *e) LY_WARN_UNUSED;
 static inline unsigned ly_shard(uint64_t member_id)
 { return (unsigned)(member_id % LIM_AGG_SHARDS); }
 
+/* ---- validators shared by the HTTP layer and perkctl (ly_rules.c) ---- */
+
+/* 1 if s is a code (rules, districts, campaign channels): 1 to
+ * LIM_CODE_MAX of [a-z0-9_.-], starting with a letter or digit. */
+int	ly_code_valid(const char *s);
+
+/* ---- districts (ly_districts.c) ---- */
+
+struct ly_district {
+	char		 code[LIM_CODE_MAX + 1];
+	char		 name[LIM_NAME_MAX * 4 + 1];	/* UTF-8 */
+	long long	 population;
+	char		 updated_at[32];		/* RFC 3339 */
+};
+
+/* Creates or replaces a district; *created says which. */
+enum ly_res	ly_district_put(struct db *db, const char *code,
+		    const char *name, long long population, int *created,
+		    struct ly_district *out) LY_WARN_UNUSED;
+/* Visits districts ordered by code, skipping offset, at most limit. */
+enum ly_res	ly_district_list(struct db *db, size_t offset, size_t limit,
+		    void (*cb)(const struct ly_district *, void *), void *arg)
+		    LY_WARN_UNUSED;
+
+/* ---- tiers, stars and flags (ly_tiers.c) ---- */
+
+struct ly_tier {
+	char		 name[LIM_CODE_MAX * 4 + 1];
+	long long	 min_lifetime;
+};
+
+struct ly_ladder {
+	size_t		 n;
+	struct ly_tier	 tiers[LIM_TIERS_MAX];	/* lowest first */
+	long long	 star_points;
+	long long	 stars_per_flag;
+};
+
+/* Where a member stands on the ladder. next is NULL at the top (and
+ * to_next 0). Points to names inside the ladder. */
+struct ly_standing {
+	const char	*name;
+	long long	 stars;
+	long long	 flags;
+	const char	*next;
+	long long	 to_next;
+};
+
+/* Pure: the member's tier for lifetime points, stars = lifetime /
+ * star_points, flags = stars / stars_per_flag. */
+void		ly_standing(const struct ly_ladder *l, long long lifetime,
+		    struct ly_standing *out);
+/* Pure: LY_OK if the ladder starts at 0, rises strictly, has unique
+ * names and positive star rules; else LY_BAD_LADDER. */
+enum ly_res	ly_ladder_check(const struct ly_ladder *l) LY_WARN_UNUSED;
+enum ly_res	ly_ladder_get(struct db *db, struct ly_ladder *out)
+		    LY_WARN_UNUSED;
+/* Replaces the ladder and the star rule (checked first). */
+enum ly_res	ly_ladder_put(struct db *db, const struct ly_ladder *l)
+		    LY_WARN_UNUSED;
+
+/* ---- rules (ly_rules.c) ---- */
+
+struct ly_rule_issuer {
+	uint64_t	 id;
+	char		 public_id[LIM_PUBLIC_ID_MAX];
+	char		 name[LIM_NAME_MAX * 4 + 1];
+};
+
+/* The best campaign bonus on a rule in force now. */
+struct ly_bonus {
+	uint64_t	 campaign_id;	/* 0 = none */
+	char		 public_id[LIM_PUBLIC_ID_MAX];
+	int		 pct;		/* 150 = x1.5 */
+	int		 all_districts;
+	char		 ends_at[32];	/* RFC 3339 */
+	size_t		 ndistricts;
+	char		 (*districts)[LIM_CODE_MAX + 1];	/* malloc'd */
+};
+
+struct ly_rule {
+	uint64_t		 id;
+	char			 code[LIM_CODE_MAX + 1];
+	char			 title[LIM_NAME_MAX * 4 + 1];
+	char			 description[LIM_DESC_MAX * 4 + 1];
+	long long		 points;
+	long long		 daily_cap;	/* 0 = no cap */
+	int			 active;
+	size_t			 nissuers;
+	struct ly_rule_issuer	*issuers;	/* malloc'd, by name */
+	struct ly_bonus		 bonus;
+};
+
+/* What a manager sends to create or change a rule. For a change, the
+ * has_* flags say which fields are present. */
+struct ly_rule_in {
+	const char		*code;
+	const char		*title;
+	const char		*description;
+	long long		 points;
+	long long		 daily_cap;	/* 0 = none (null) */
+	int			 active;
+	const char *const	*issuers;	/* org public ids */
+	size_t			 nissuers;
+	int			 has_title, has_description, has_points,
+				 has_daily_cap, has_active, has_issuers;
+};
+
+/* Resolves organisation public ids that must be issuers to internal ids
+ * (out holds n) and, if canon is not NULL, their ids as stored (canon
+ * holds n). LY_UNKNOWN_ISSUER names no org or a non-issuer. */
+enum ly_res	ly_issuers_resolve(struct db *db, const char *const *ids,
+		    size_t n, uint64_t *out,
+		    char (*canon)[LIM_PUBLIC_ID_MAX]) LY_WARN_UNUSED;
+/* Creates a rule. LY_RULE_EXISTS, LY_UNKNOWN_ISSUER. */
+enum ly_res	ly_rule_create(struct db *db, const struct ly_rule_in *in)
+		    LY_WARN_UNUSED;
+/* Changes the present fields of rule code. LY_RULE_NOT_FOUND. */
+enum ly_res	ly_rule_update(struct db *db, const char *code,
+		    const struct ly_rule_in *in) LY_WARN_UNUSED;
+/* Reads one rule with its issuers and best active bonus; free with
+ * ly_rule_clear(). LY_RULE_NOT_FOUND. */
+enum ly_res	ly_rule_get(struct db *db, const char *code,
+		    struct ly_rule *out) LY_WARN_UNUSED;
+/* A page of rules ordered by code (active only if active_only), each
+ * with issuers and bonus. *out is a malloc'd array of *n rules: free with
+ * ly_rules_free(). */
+enum ly_res	ly_rule_list(struct db *db, int active_only, size_t offset,
+		    size_t limit, struct ly_rule **out, size_t *n)
+		    LY_WARN_UNUSED;
+void		ly_rule_clear(struct ly_rule *r);
+void		ly_rules_free(struct ly_rule *rules, size_t n);
+
+/* ---- members (ly_members.c) ---- */
+
+struct ly_member {
+	uint64_t	 id;
+	char		 district[LIM_CODE_MAX + 1];
+	char		 channel[LIM_CODE_MAX + 1];
+	char		 enrolled_at[32];	/* RFC 3339 */
+	long long	 balance;
+	long long	 lifetime;
+	int		 sources_all;
+};
+
+struct ly_enroll {
+	const unsigned char	*subject_hash;	/* 32 bytes */
+	const char		*consent_version;
+	const char		*district;
+	const char		*channel;	/* NULL = none */
+	int			 sources_all;	/* 1: sources ignored */
+	const char *const	*sources;	/* issuer public ids */
+	size_t			 nsources;
+};
+
+/* The active member with this subject hash; lock takes the row lock
+ * (SELECT ... FOR UPDATE). LY_NOT_ENROLLED if none. */
+enum ly_res	ly_member_find(struct db *db, const unsigned char hash[32],
+		    int lock, struct ly_member *out) LY_WARN_UNUSED;
+/* Enrols: consent record, member row, aggregates, in the caller's
+ * transaction. LY_ALREADY_ENROLLED, LY_UNKNOWN_DISTRICT,
+ * LY_UNKNOWN_ISSUER. */
+enum ly_res	ly_member_enroll(struct db *db, const struct ly_enroll *in,
+		    struct ly_member *out) LY_WARN_UNUSED;
+/* Replaces the member's sources (sources_all = 1: every issuer) and
+ * records the change in the consent history. */
+enum ly_res	ly_member_sources_set(struct db *db, uint64_t member_id,
+		    int sources_all, const char *const *sources, size_t n)
+		    LY_WARN_UNUSED;
+/* Visits the member's allowed issuers (only meaningful when
+ * sources_all = 0), by name. */
+enum ly_res	ly_member_sources(struct db *db, uint64_t member_id,
+		    void (*cb)(const struct ly_rule_issuer *, void *),
+		    void *arg) LY_WARN_UNUSED;
+/*
+ * Opt-out: in the caller's transaction, closes the balance with a
+ * closure entry, deletes the member's vouchers (returning unused stock)
+ * and passes, erases sources, consents, access log, the resident's
+ * idempotency records and the issuers' external references, and leaves
+ * an anonymous shell (no subject, district or channel; days only).
+ * LY_NOT_ENROLLED if there is no active member.
+ */
+enum ly_res	ly_member_close(struct db *db, const unsigned char hash[32])
+		    LY_WARN_UNUSED;
+
+/* One ledger entry as a member sees it. */
+struct ly_ledger_row {
+	uint64_t	 id;
+	char		 at[32];		/* RFC 3339 */
+	enum ly_kind	 kind;
+	long long	 points;
+	long long	 balance_after;
+	char		 rule[LIM_CODE_MAX + 1];	/* "" = none */
+	char		 perk[LIM_PUBLIC_ID_MAX];	/* "" = none */
+	char		 campaign[LIM_PUBLIC_ID_MAX];	/* "" = none */
+};
+
+struct ly_access_row {
+	uint64_t	 id;
+	char		 at[32];
+	char		 org_id[LIM_PUBLIC_ID_MAX];
+	char		 org_name[LIM_NAME_MAX * 4 + 1];
+	char		 action[16];
+};
+
+struct ly_consent_row {
+	char		 at[32];
+	char		 action[16];
+	char		 consent_version[LIM_CODE_MAX * 4 + 1];	/* "" = null */
+	char		 district[LIM_CODE_MAX + 1];
+	char		 channel[LIM_CODE_MAX + 1];
+	int		 sources_null;
+	const char	*sources;	/* JSON array text, or NULL */
+};
+
+struct ly_redemption_row {
+	char		 id[LIM_PUBLIC_ID_MAX];
+	char		 perk_id[LIM_PUBLIC_ID_MAX];
+	long long	 points;
+	char		 status[16];
+	char		 issued_at[32];
+	char		 expires_at[32];
+	char		 used_at[32];	/* "" = null */
+};
+
+struct ly_pass_row {
+	char		 perk_id[LIM_PUBLIC_ID_MAX];
+	char		 created_at[32];
+	char		 expires_at[32];
+};
+
+/* Newest first, entries with id < before (0 = from the newest). */
+enum ly_res	ly_member_ledger(struct db *db, uint64_t member_id,
+		    uint64_t before, size_t limit,
+		    void (*cb)(const struct ly_ledger_row *, void *), void *arg)
+		    LY_WARN_UNUSED;
+enum ly_res	ly_member_access(struct db *db, uint64_t member_id,
+		    uint64_t before, size_t limit,
+		    void (*cb)(const struct ly_access_row *, void *), void *arg)
+		    LY_WARN_UNUSED;
+/* The export's other sections, oldest first. */
+enum ly_res	ly_member_consents(struct db *db, uint64_t member_id,
+		    void (*cb)(const struct ly_consent_row *, void *), void *arg)
+		    LY_WARN_UNUSED;
+enum ly_res	ly_member_redemptions(struct db *db, uint64_t member_id,
+		    void (*cb)(const struct ly_redemption_row *, void *),
+		    void *arg) LY_WARN_UNUSED;
+enum ly_res	ly_member_passes(struct db *db, uint64_t member_id,
+		    void (*cb)(const struct ly_pass_row *, void *), void *arg)
+		    LY_WARN_UNUSED;
+
+/* ---- awards (ly_awards.c) ---- */
+
+/* Pure: what a cap leaves of base points when earned_today were already
+ * credited from the rule today (cap 0 = none); *capped set when cut. */
+long long	ly_cap_cut(long long base, long long cap, long long earned_today,
+		    int *capped);
+/* Pure: rule points times a campaign bonus (pct 0 = none), rounded down. */
+long long	ly_bonus_points(long long points, int pct);
+
+struct ly_award_in {
+	uint64_t		 issuer_id;
+	const unsigned char	*subject_hash;	/* 32 bytes */
+	const char		*rule;
+	const char		*external_ref;
+	const char		*occurred_at;	/* SQL DATETIME text or NULL */
+};
+
+struct ly_award {
+	uint64_t	 id;
+	char		 rule[LIM_CODE_MAX + 1];
+	long long	 points;
+	int		 capped;
+	long long	 balance;
+	uint64_t	 campaign_id;
+	char		 campaign[LIM_PUBLIC_ID_MAX];	/* "" = none */
+	int		 duplicate;	/* 1: the first award of this ref */
+};
+
+/*
+ * One award, in the caller's transaction. Every refusal
+ * (LY_NOT_ENROLLED, LY_UNKNOWN_RULE, LY_RULE_NOT_ALLOWED) is decided
+ * before anything is written, so a refused item leaves no trace and a
+ * batch can go on in the same transaction. A repeated (issuer,
+ * external_ref) returns LY_OK with the first award and duplicate = 1.
+ */
+enum ly_res	ly_award(struct db *db, const struct ly_award_in *in,
+		    struct ly_award *out) LY_WARN_UNUSED;
+
+/* ---- invariants (ly_verify.c) ---- */
+
+/* Checks every member's balance and lifetime points against the ledger,
+ * and the aggregates against the ledger and members. Calls cb with a
+ * one-line description of each violation (member given by internal id,
+ * and 0 for global ones). *bad counts them. */
+enum ly_res	ly_verify(struct db *db,
+		    void (*cb)(uint64_t member_id, const char *what, void *),
+		    void *arg, size_t *bad) LY_WARN_UNUSED;
+
 #endif /* LY_H */

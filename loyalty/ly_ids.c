@@ -55,13 +55,18 @@ void
 ly_id_derived(const struct ly_ctx *ctx, char *out, size_t outsz,
     const char *prefix, uint64_t id)
 {
-	unsigned char in[8], h[crypto_shorthash_BYTES];
-	size_t pl = strlen(prefix);
+	unsigned char in[8 + LIM_PUBLIC_ID_MAX], h[crypto_shorthash_BYTES];
+	size_t pl = strlen(prefix), n;
 	int i;
 
+	/* the prefix is hashed too, so that mem_, awd_ and led_ ids of the
+	 * same internal number do not share a suffix (which would tell that
+	 * the rows are related) */
 	for (i = 0; i < 8; i++)
 		in[i] = (unsigned char)(id >> (8 * i));
-	crypto_shorthash(h, in, sizeof(in), ctx->id_key);
+	n = pl < LIM_PUBLIC_ID_MAX ? pl : LIM_PUBLIC_ID_MAX;
+	memcpy(in + 8, prefix, n);
+	crypto_shorthash(h, in, 8 + n, ctx->id_key);
 	snprintf(out, outsz, "%s", prefix);
 	if (pl < outsz)
 		ly_base32(out + pl, outsz - pl, h, sizeof(h));

@@ -37,7 +37,7 @@ static const char *const ly_ledger_stmts[LEDGER_STMT__MAX] = {
 	    "status = 'active' AND balance + ? >= 0",
 	[LEDGER_MEMBER] = "SELECT balance, lifetime_points, "
 	    "COALESCE(district, ''), COALESCE(channel, ''), "
-	    "DATE(enrolled_at), first_earned_at IS NULL, "
+	    "FLOOR(UNIX_TIMESTAMP(enrolled_at)), first_earned_at IS NULL, "
 	    "first_redeemed_at IS NULL, "
 	    "enrolled_at >= UTC_TIMESTAMP(6) - INTERVAL 30 DAY "
 	    "FROM members WHERE id = ?",
@@ -119,7 +119,9 @@ ly_ledger_append(struct db *db, struct ly_entry *e)
 	e->lifetime_after = row->col[1].i;
 	snprintf(district, sizeof(district), "%s", row->col[2].s);
 	snprintf(channel, sizeof(channel), "%s", row->col[3].s);
-	snprintf(enroll_day, sizeof(enroll_day), "%s", row->col[4].s);
+	/* the cohort day in the programme's time zone, as enrolment
+	 * counted it (ly_member_enroll) */
+	ly_day((time_t)row->col[4].i, enroll_day);
 	first_earn = e->kind == LY_AWARD && row->col[5].i;
 	first_redeem = e->kind == LY_REDEMPTION && row->col[6].i;
 	within_30d = (int)row->col[7].i;

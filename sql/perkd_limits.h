@@ -37,6 +37,15 @@
 #define LIM_BATCH_MAX         1000         /* contract: up to 1000 awards per batch */
 #define LIM_POINTS_MAX        1000000      /* one rule never awards more; keeps sums far from overflow */
 #define LIM_MULTIPLIER_MAX    10           /* a campaign bonus at most multiplies by 10 */
+#define LIM_ISSUERS_MAX       1000         /* issuers named in a rule or a member's sources */
+#define LIM_DAILY_CAP_MAX     1000000      /* a cap above LIM_POINTS_MAX would never cut */
+
+/* Members and tiers */
+#define LIM_TIERS_MAX         32           /* a ladder people can read; 4-6 in practice */
+#define LIM_CONSENT_VERSION_MAX 64         /* "2026-01": a version label, not the text */
+#define LIM_POPULATION_MAX    2147483647LL /* INT range: larger than any city */
+#define LIM_STAR_POINTS_MAX   1000000      /* a star never costs more than one rule's max */
+#define LIM_STARS_PER_FLAG_MAX 1000
 
 /* Database */
 #define LIM_DB_RETRIES        5            /* deadlock / lock-wait retries before 503 */
@@ -62,6 +71,22 @@
  * in another perkd process a revoked key works for at most this long. */
 #define LIM_KEY_CACHE_TTL_S   5
 #define LIM_KEY_CACHE_SLOTS   256          /* direct-mapped; orgs are few, a collision only costs a lookup */
+
+/* Catalogue: vouchers, partner checks, passes */
+#define LIM_VOUCHER_BYTES     16           /* contract: a voucher code carries >= 128 random bits */
+#define LIM_VOUCHER_TEXT_MAX  64           /* a code as typed: 26 base32 chars, dashes, spaces */
+#define LIM_VOUCHER_DAYS_MAX  3660         /* a voucher is valid at most ten years */
+#define LIM_STOCK_MAX         2147483647   /* perks.stock is an INT */
+#define LIM_CHECK_FAILS       10           /* failed voucher/pass checks per key per window; a counter
+                                            * mistypes a few times a minute, a guesser thousands */
+#define LIM_CHECK_WINDOW_S    60           /* the sliding window of the failure limit */
+#define LIM_CHECK_ORGS        1024         /* orgs tracked by the in-process limiter; the least
+                                            * recently failing one is forgotten first */
+#define LIM_PASS_TTL_S        600          /* contract: a pass is valid 10 minutes */
+#define LIM_PASS_TEXT_MAX     512          /* a pass is ~190 characters; 512 bounds the parser */
+#define LIM_SWEEP_BATCH       100          /* vouchers expired per query; each refund is its own
+                                            * small transaction so the sweep never holds locks long */
+#define LIM_PURGE_BATCH       1000         /* idempotency/pass rows deleted per statement */
 
 /* Workers */
 #define LIM_THREADS_MIN       8            /* issue: default 2 x cores, at least 8 */

@@ -1,0 +1,241 @@
+/*
+ * cat_passes.c: status passes. A pass proves, for LIM_PASS_TTL_S, that
+ * its bearer may have a status perk, without saying who the bearer is:
+ *
+ *   v1.<base64url(payload)>.<base64url(signature)>
+ *
+ * payload is the compact JSON {"perk":"prk_...","exp":<unix seconds>,
+ * "nonce":"<base64url of 16 random bytes>","kid":"<key id>"} and the
+ * signature is Ed25519 (crypto_sign_detached) over exactly those payload
+ * bytes, with the key derived from pass_seed. base64url is RFC 4648 §5
+ * without padding. docs/passes.md is the partner-facing description.
+ *
+ * The passes table links the nonce to the member only so that an online
+ * check can be written to that member's access log; the pass itself never
+ * names the member. The sweep deletes expired rows.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "catalog/cat.h"
+
+#define CAT_PAYLOAD_MAX	256	/* the payload is ~120 bytes */
+#define CAT_B64(n)	sodium_base64_ENCODED_LEN(n, \
+	sodium_base64_VARIANT_URLSAFE_NO_PADDING)
+
+enum cat_pass_stmt {
+	PASS_INSERT,
+	PASS_HOLDER,
+	PASS_STMT__MAX
+};
+
+static const char *const cat_pass_stmts[PASS_STMT__MAX] = {
+	[PASS_INSERT] = "INSERT INTO passes (nonce, member_id, perk_id, "
+	    "created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+	[PASS_HOLDER] = "SELECT s.member_id FROM passes s JOIN members m ON "
+	    "m.id = s.member_id WHERE s.nonce = ? AND s.perk_id = ? AND "
+	    "m.status = 'active'",
+};
+
+static void
+cat_b64(char *out, size_t outsz, const unsigned char *in, size_t n)
+{
+	sodium_bin2base64(out, outsz, in, n,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+static int
+cat_unb64(unsigned char *out, size_t outsz, const char *in, size_t inlen,
+    size_t *n)
+{
+	const char *end = NULL;
+
+	if (sodium_base642bin(out, outsz, in, inlen, NULL, n, &end,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    end != in + inlen)
+		return -1;
+	return 0;
+}
+
+void
+cat_pass_kid(const struct ly_ctx *ctx, char out[CAT_KID_SZ])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256(h, ctx->pass_pk, sizeof(ctx->pass_pk));
+	cat_b64(out, CAT_KID_SZ, h, 8);
+}
+
+void
+cat_pass_pubkey(const struct ly_ctx *ctx, char out[48])
+{
+	cat_b64(out, 48, ctx->pass_pk, sizeof(ctx->pass_pk));
+}
+
+void
+cat_pass_sign(const struct ly_ctx *ctx, const char *perk_public_id,
+    time_t exp, const unsigned char nonce[16], char *out, size_t outsz)
+{
+	char payload[CAT_PAYLOAD_MAX], nonce64[CAT_B64(16)], kid[CAT_KID_SZ];
+	char p64[CAT_B64(CAT_PAYLOAD_MAX)], s64[CAT_B64(crypto_sign_BYTES)];
+	unsigned char sig[crypto_sign_BYTES];
+	int n;
+
+	cat_b64(nonce64, sizeof(nonce64), nonce, 16);
+	cat_pass_kid(ctx, kid);
+	/* perk ids and base64url are [A-Za-z0-9_-]: nothing to escape */
+	n = snprintf(payload, sizeof(payload), "{\"perk\":\"%s\",\"exp\":%lld,"
+	    "\"nonce\":\"%s\",\"kid\":\"%s\"}", perk_public_id,
+	    (long long)exp, nonce64, kid);
+	if (n < 0 || (size_t)n >= sizeof(payload)) {
+		out[0] = '\0';
+		return;
+	}
+	crypto_sign_detached(sig, NULL, (const unsigned char *)payload,
+	    (size_t)n, ctx->pass_sk);
+	cat_b64(p64, sizeof(p64), (const unsigned char *)payload, (size_t)n);
+	cat_b64(s64, sizeof(s64), sig, sizeof(sig));
+	snprintf(out, outsz, "v1.%s.%s", p64, s64);
+}
+
+/* Reads `"name":"` then [A-Za-z0-9_-]+ then `"` into out. */
+static const char *
+cat_json_str(const char *p, const char *name, char *out, size_t outsz)
+{
+	size_t nl = strlen(name), n = 0;
+
+	if (p[0] != '"' || strncmp(p + 1, name, nl) != 0 ||
+	    strncmp(p + 1 + nl, "\":\"", 3) != 0)
+		return NULL;
+	for (p += nl + 4; *p != '"'; p++) {
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-') ||
+		    n + 1 >= outsz)
+			return NULL;
+		out[n++] = *p;
+	}
+	out[n] = '\0';
+	return p + 1;
+}
+
+int
+cat_pass_verify(const struct ly_ctx *ctx, const char *text,
+    char perk_public_id[LIM_PUBLIC_ID_MAX], time_t *exp,
+    unsigned char nonce[16])
+{
+	unsigned char payload[CAT_PAYLOAD_MAX + 1], sig[crypto_sign_BYTES + 1];
+	char nonce64[CAT_B64(16) + 1], kid[CAT_KID_SZ + 1], ours[CAT_KID_SZ];
+	const char *dot, *p;
+	size_t len, plen = 0, slen = 0, n = 0;
+	long long e = 0;
+
+	if (text == NULL || (len = strlen(text)) > LIM_PASS_TEXT_MAX ||
+	    strncmp(text, "v1.", 3) != 0 ||
+	    (dot = strchr(text + 3, '.')) == NULL)
+		return -1;
+	if (cat_unb64(payload, CAT_PAYLOAD_MAX, text + 3,
+	    (size_t)(dot - text - 3), &plen) != 0 ||
+	    cat_unb64(sig, sizeof(sig), dot + 1, strlen(dot + 1), &slen) != 0 ||
+	    slen != crypto_sign_BYTES ||
+	    crypto_sign_verify_detached(sig, payload, plen, ctx->pass_pk) != 0)
+		return -1;
+	payload[plen] = '\0';
+	if (memchr(payload, '\0', plen) != NULL)
+		return -1;
+	/* signed by us, so it has our shape; still parse it strictly */
+	p = (const char *)payload;
+	if (*p++ != '{' ||
+	    (p = cat_json_str(p, "perk", perk_public_id, LIM_PUBLIC_ID_MAX)) ==
+	    NULL || strncmp(p, ",\"exp\":", 7) != 0)
+		return -1;
+	for (p += 7; *p >= '0' && *p <= '9' && n < 12; p++, n++)
+		e = e * 10 + (*p - '0');
+	if (n == 0 || *p++ != ',' ||
+	    (p = cat_json_str(p, "nonce", nonce64, sizeof(nonce64))) == NULL ||
+	    *p++ != ',' || (p = cat_json_str(p, "kid", kid, sizeof(kid))) ==
+	    NULL || strcmp(p, "}") != 0)
+		return -1;
+	cat_pass_kid(ctx, ours);
+	if (strcmp(kid, ours) != 0 ||
+	    cat_unb64(nonce, 16, nonce64, strlen(nonce64), &n) != 0 || n != 16)
+		return -1;
+	*exp = (time_t)e;
+	return 0;
+}
+
+enum ly_res
+cat_pass_issue(struct db *db, const struct ly_ctx *ctx, uint64_t member_id,
+    const char *perk_public_id, char *pass, size_t passsz,
+    char expires_at[32])
+{
+	struct cat_perk_state perk;
+	unsigned char nonce[16];
+	enum ly_res res;
+	enum db_res r;
+	char now[32];
+	time_t exp;
+
+	if ((res = cat_perk_state_get(db, perk_public_id, 0, &perk)) != LY_OK)
+		return res;
+	if (perk.kind != CAT_STATUS)
+		return LY_WRONG_PERK_KIND;
+	if (!perk.usable)
+		return LY_PERK_NOT_ACTIVE;
+	if ((res = cat_member_tier_check(db, member_id, perk.min_tier)) !=
+	    LY_OK)
+		return res;
+	randombytes_buf(nonce, sizeof(nonce));
+	exp = time(NULL) + LIM_PASS_TTL_S;
+	ly_now(now);
+	cat_time_sql(exp, expires_at);
+	struct db_val ins[] = { db_blob(nonce, sizeof(nonce)),
+	    db_int((long long)member_id), db_int((long long)perk.id),
+	    db_text(now), db_text(expires_at) };
+	if ((r = db_exec(db, cat_pass_stmts[PASS_INSERT], ins, 5)) != DB_OK)
+		return ly_from_db(r);
+	cat_pass_sign(ctx, perk_public_id, exp, nonce, pass, passsz);
+	return pass[0] != '\0' ? LY_OK : LY_INTERNAL;
+}
+
+enum ly_res
+cat_pass_check(struct db *db, const struct ly_ctx *ctx, uint64_t org_id,
+    const char *text, const char *perk_public_id, int *entitled,
+    time_t *exp)
+{
+	char perk_in_pass[LIM_PUBLIC_ID_MAX];
+	struct cat_perk_state perk;
+	unsigned char nonce[16];
+	struct db_row *row;
+	enum ly_res res;
+	enum db_res r;
+
+	*entitled = 0;
+	*exp = 0;
+	if ((res = cat_perk_state_get(db, perk_public_id, 0, &perk)) != LY_OK)
+		return res;
+	if (perk.partner_id != org_id)
+		return LY_PERK_NOT_FOUND;	/* another partner's perk */
+	if (cat_pass_verify(ctx, text, perk_in_pass, exp, nonce) != 0) {
+		*exp = 0;
+		return LY_OK;
+	}
+	if (strcmp(perk_in_pass, perk_public_id) != 0)
+		return LY_OK;
+	struct db_val q[] = { db_blob(nonce, sizeof(nonce)),
+	    db_int((long long)perk.id) };
+	r = db_one(db, cat_pass_stmts[PASS_HOLDER], q, 2, &row);
+	if (r == DB_NOTFOUND)
+		return LY_OK;	/* swept, or the holder left (opt-out) */
+	if (r != DB_ROW)
+		return ly_from_db(r);
+	/* the check touched this member's pass: log it, entitled or not */
+	*entitled = perk.usable && *exp > time(NULL);
+	return cat_access_log(db, (uint64_t)row->col[0].i, org_id,
+	    "pass_check");
+}
