@@ -1,6 +1,6 @@
 -- awards.lua: POST /v1/awards, or /v1/awards/batch with ITEMS awards per
 -- request. args: KEY RULE RUN NMEMBERS ITEMS. Every award has its own
--- external_ref ("RUN-thread-counter"), so that none is a replay; members
+-- external_ref ("RUN-thread-hexcounter"), so that none is a replay; members
 -- are "b1".."bNMEMBERS" (tests/bench/drive.py enrols them), walked from
 -- a different place by each thread. Short names keep a batch of 1,000
 -- under the 64 KiB body limit.
@@ -23,7 +23,8 @@ end
 local function award()
 	i = i + 1
 	return '{"subject":"b' .. (i % nmem + 1) .. '","rule":"' .. rule ..
-	    '","external_ref":"' .. run .. '-' .. t .. '-' .. i .. '"}'
+	    '","external_ref":"' .. run .. '-' .. t .. '-' ..
+	    string.format("%x", i) .. '"}'
 end
 
 function request()
