@@ -33,9 +33,9 @@ TICK = os.sysconf("SC_CLK_TCK")
 MODES = {
     # warm-up s, run s, runs, members, vouchers, passes
     "quick": dict(warm=1, dur=1, reps=3, members=400, vouchers=200, passes=100,
-                  batch_warm=2, batch_dur=5, batch_conns=[2]),
+                  batch_warm=2, batch_dur=4, batch_conns=[2], roundtrips=40),
     "full": dict(warm=2, dur=5, reps=5, members=2000, vouchers=500, passes=300,
-                 batch_warm=3, batch_dur=8, batch_conns=[2, 8]),
+                 batch_warm=3, batch_dur=8, batch_conns=[2, 8], roundtrips=200),
 }
 CONNS = [8, 64]
 BATCH_ITEMS = 1000
@@ -313,7 +313,7 @@ def wrk(st, script, path, conns, secs, args, timeout=10):
     """One wrk run; its BENCH line, wall time, wrk's own CPU and the CPU
     used meanwhile by the rest of the stack."""
     cmd = ["wrk", "-t", str(min(2, conns)), "-c", str(conns), "-d",
-           "%gs" % secs, "--timeout", "%ds" % timeout, "-s",
+           "%ds" % max(1, round(secs)), "--timeout", "%ds" % timeout, "-s",
            os.path.join(HERE, script), st.env["PERKD_URL"] + path]
     if args:
         cmd += ["--"] + [str(a) for a in args]
@@ -361,9 +361,14 @@ class Bench:
 
     def __init__(self, name, run, conns=CONNS, baseline=None, target=None,
                  items=1, needs=(), app="perkd", p99_ms=None, note="",
-                 baseline_conns=None, count_sql=None, also=None):
+                 baseline_conns=None, count_sql=None, also=None,
+                 paired=True):
         self.name, self.run, self.conns = name, run, conns
         self.also = also            # a second baseline, for information
+        # batches still running when wrk stops would hold row locks into
+        # a paired baseline run: such benchmarks compare with the
+        # baseline's own figures instead
+        self.paired = paired
         self.count_sql = count_sql
         self.baseline_conns = baseline_conns
         self.baseline, self.target, self.items = baseline, target, items
@@ -440,6 +445,7 @@ def plan(st, d, m):
         Bench("batch", awards(BATCH_ITEMS), conns=m["batch_conns"],
               baseline="award", baseline_conns=8, target=5.0,
               items=BATCH_ITEMS, count_sql="SELECT COUNT(*) FROM awards",
+              paired=False,
               needs=("rule", "POST /v1/awards/batch"),
               note="items/s; 1,000 awards per request"),
         Bench("redeem", lines("redeem", "/v1/me/redemptions"),
@@ -462,28 +468,42 @@ def available(st, d, b):
     return None
 
 
-def measure(st, b, conns, m):
-    # a batch of 1,000 takes about a second: longer runs, or none ends
-    dur = m["batch_dur"] if b.items > 1 else m["dur"]
-    b.run(conns, m["batch_warm"] if b.items > 1 else m["warm"])  # discarded
-    runs = []
+def run_once(st, b, conns, secs):
+    """One run of b; its rate in req/s (items/s for batches)."""
+    la = loadavg()[0]
+    n0 = int(st.sql(b.count_sql)[0][0]) if b.count_sql else None
+    r = b.run(conns, secs)
+    dsecs = r["duration_us"] / 1e6
+    r["rate"] = r["requests"] * b.items / dsecs if dsecs else 0.0
+    r["load1"] = la
+    if b.count_sql:
+        # what the database holds, not what the replies claimed; requests
+        # still in flight when wrk stops count too, so this is checked
+        # against, not used as, the rate
+        r["confirmed"] = int(st.sql(b.count_sql)[0][0]) - n0
+        if r["confirmed"] < r["requests"] * b.items:
+            r["errors_status"] = r.get("errors_status", 0) + \
+                r["requests"] * b.items - r["confirmed"]
+    return r
+
+
+def measure(st, b, conns, m, base=None):
+    """b at conns: a warm-up, then m["reps"] runs. With a baseline, each
+    run of b is paired with a run of the baseline just before it, and the
+    ratio is the median of the per-pair ratios: on a machine shared with
+    other work, load that comes and goes then moves both sides of a pair
+    alike instead of favouring whichever ran in a quiet minute."""
+    batch = b.items > 1
+    dur = m["batch_dur"] if batch else m["dur"]
+    bconns = b.baseline_conns or conns
+    b.run(conns, m["batch_warm"] if batch else m["warm"])    # discarded
+    runs, bruns = [], []
     for _ in range(m["reps"]):
-        la = loadavg()[0]
-        n0 = int(st.sql(b.count_sql)[0][0]) if b.count_sql else None
-        r = b.run(conns, dur)
-        secs = r["duration_us"] / 1e6
-        r["rate"] = r["requests"] * b.items / secs if secs else 0.0
-        if b.count_sql:
-            # what the database holds, not what the replies claimed;
-            # requests still in flight when wrk stops count too, so this
-            # is checked against, not used as, the rate
-            r["confirmed"] = int(st.sql(b.count_sql)[0][0]) - n0
-            if r["confirmed"] < r["requests"] * b.items:
-                r["errors_status"] = r.get("errors_status", 0) + \
-                    r["requests"] * b.items - r["confirmed"]
-        r["load1"] = la
-        runs.append(r)
-    med = lambda k: statistics.median(x[k] for x in runs)
+        if base is not None:
+            bruns.append(run_once(st, base, bconns,
+                                  m["batch_dur"] if base.items > 1 else m["dur"]))
+        runs.append(run_once(st, b, conns, dur))
+    med = lambda rs, k: statistics.median(x[k] for x in rs)
     total_wall = sum(x["wall"] for x in runs)
     cpu = {}
     for k in runs[0]["cpu"]:
@@ -491,10 +511,10 @@ def measure(st, b, conns, m):
         if v >= 0.005:
             cpu[k] = round(v, 3)
     res = {
-        "name": b.name, "conns": conns, "rate": round(med("rate"), 1),
-        "unit": "items/s" if b.items > 1 else "req/s",
-        "p50_ms": round(med("p50_us") / 1000, 2),
-        "p99_ms": round(med("p99_us") / 1000, 2),
+        "name": b.name, "conns": conns, "rate": round(med(runs, "rate"), 1),
+        "unit": "items/s" if batch else "req/s",
+        "p50_ms": round(med(runs, "p50_us") / 1000, 2),
+        "p99_ms": round(med(runs, "p99_us") / 1000, 2),
         "errors": sum(x.get("errors_status", 0) + x.get("errors_connect", 0) +
                       x.get("errors_read", 0) + x.get("errors_timeout", 0)
                       for x in runs),
@@ -504,16 +524,28 @@ def measure(st, b, conns, m):
                   "p50_ms": x["p50_us"] / 1000, "p99_ms": x["p99_us"] / 1000}
                  for x in runs],
     }
+    if bruns:
+        res["baseline"] = "%s@%d" % (base.name, bconns)
+        res["baseline_rate"] = round(med(bruns, "rate"), 1)
+        res["baseline_runs"] = [round(x["rate"], 1) for x in bruns]
+        res["ratio"] = round(statistics.median(
+            x["rate"] / y["rate"] if y["rate"] else 0.0
+            for x, y in zip(runs, bruns)), 3)
     if b.app == "perkd":
         res["perkd"] = st.perkd_mem()
     return res
 
 
 def judge(res, b, byname):
-    bc = b.baseline_conns or res["conns"]
-    base = byname.get((b.baseline, bc)) if b.baseline else None
-    res["baseline"] = "%s@%d" % (b.baseline, bc) if b.baseline else None
-    res["ratio"] = round(res["rate"] / base["rate"], 3) if base and base["rate"] else None
+    res.setdefault("baseline", None)
+    res.setdefault("ratio", None)
+    if b.baseline and not b.paired:
+        bc = b.baseline_conns or res["conns"]
+        base = byname.get((b.baseline, bc))
+        if base and base["rate"]:
+            res["baseline"] = "%s@%d" % (b.baseline, bc)
+            res["baseline_rate"] = base["rate"]
+            res["ratio"] = round(res["rate"] / base["rate"], 3)
     if b.also and byname.get((b.also, res["conns"])):
         res["also"] = "%s@%d" % (b.also, res["conns"])
         res["also_ratio"] = round(
@@ -547,25 +579,123 @@ def fmt(res):
     err = "  ERRORS=%d" % res["errors"] if res["errors"] else ""
     if res.get("also"):
         err += "  (%.2f x %s)" % (res["also_ratio"], res["also"])
-    return "%-15s c=%-3d %9.0f %-7s p50 %7.2f ms  p99 %7.2f ms  vs %-19s %6s  %s%s" % (
+    base = "-"
+    if res["baseline"]:
+        base = "%s %.0f/s" % (res["baseline"], res["baseline_rate"])
+    return "%-14s c=%-3d %8.0f %-7s p50 %6.2f ms p99 %7.2f ms  vs %-29s %5s  %s%s" % (
         res["name"], res["conns"], res["rate"], res["unit"], res["p50_ms"],
-        res["p99_ms"], res["baseline"] or "-",
+        res["p99_ms"], base,
         "%.2f" % res["ratio"] if res["ratio"] is not None else "-", tgt, err)
 
 
-def stats_helper(st, envfile):
-    """tests/bench/stats.sh (the stats helper's) if present: its stdout is
-    passed through, and lines "BENCH-STATS {json}" are kept."""
+def stats_helper(st, mode):
+    """The stats helper's tests/bench/stats.sh, if present, on this run's
+    MariaDB: it builds its own databases (perkctl generate) and times the
+    stats endpoints over FastCGI. Its lines are passed through and kept;
+    lines "N members: NAME median X ms  p99 Y ms (...)" are parsed."""
     path = os.path.join(HERE, "stats.sh")
     if not os.path.exists(path):
         return None
-    log("running tests/bench/stats.sh")
-    p = subprocess.run(["bash", path, envfile], capture_output=True, text=True)
+    sizes = os.environ.get("BENCH_STATS_SIZES",
+                           "10000" if mode == "quick" else "10000 1000000")
+    log("running tests/bench/stats.sh --sizes '%s'" % sizes)
+    env = dict(os.environ, PERKD_TEST_DB_SOCKET=st.env["PERKD_DB_SOCKET"],
+               PERKD_BUILD=st.build)
+    t0 = time.time()
+    p = subprocess.run(["bash", path, "--sizes", sizes], capture_output=True,
+                       text=True, env=env)
     sys.stdout.write(p.stdout)
-    sys.stderr.write(p.stderr[-2000:])
-    out = [json.loads(l.split(" ", 1)[1]) for l in p.stdout.splitlines()
-           if l.startswith("BENCH-STATS ")]
-    return {"exit": p.returncode, "results": out}
+    sys.stdout.flush()
+    if p.returncode != 0:
+        sys.stderr.write(p.stderr[-2000:])
+    parsed = []
+    for l in p.stdout.splitlines():
+        f = l.split()
+        if len(f) >= 9 and f[1] == "members:" and f[3] == "median":
+            parsed.append({"members": int(f[0]), "name": f[2],
+                           "median_ms": float(f[4]), "p99_ms": float(f[7])})
+    return {"exit": p.returncode, "sizes": sizes, "lines": p.stdout.splitlines(),
+            "results": parsed, "seconds": round(time.time() - t0, 1)}
+
+
+STATUS_VARS = ("Questions", "Com_stmt_execute", "Innodb_data_fsyncs",
+               "Handler_commit")
+
+
+def server_status(st):
+    rows = st.sql("SHOW GLOBAL STATUS WHERE Variable_name IN (%s)" %
+                  ",".join("'%s'" % v for v in STATUS_VARS))
+    return {k: int(v) for k, v in rows}
+
+
+def roundtrips(st, d, n=100):
+    """What one request costs the database: statements (round trips) and
+    log fsyncs per request, from MariaDB's global counters around n
+    sequential requests of each kind (nothing else uses this server)."""
+    def lines(name):
+        rows = [l.rstrip("\n").split("\t") for l in open(d.files[name])]
+        it = iter(range(10 ** 9))
+
+        def one():
+            m, path, auth, body = rows[next(it) % len(rows)]
+            return st.http(m, path, auth, json.loads(body) if body else None)
+        return one
+
+    def ids(method, path):
+        it = iter(range(10 ** 9))
+        return lambda: st.http(method, "%s?id=%d" % (
+            path, d.lo + next(it) % (d.hi - d.lo + 1)))
+
+    def award(items):
+        it = iter(range(10 ** 9))
+
+        def one():
+            def item():
+                k = next(it)
+                return {"subject": "b%d" % (k % d.members + 1), "rule": d.rule,
+                        "external_ref": "rt%d-%d" % (os.getpid(), k)}
+            if not items:
+                return st.http("POST", "/v1/awards", st.env["PERKD_ISSUER_KEY"],
+                               item())
+            return st.http("POST", "/v1/awards/batch",
+                           st.env["PERKD_ISSUER_KEY"],
+                           {"items": [item() for _ in range(items)]})
+        return one
+
+    kinds = [("bare-sql-read", ids("GET", "/bench/bare-sql-read"), 1),
+             ("bare-sql-write", ids("POST", "/bench/bare-sql-write"), 1),
+             ("healthz", lambda: st.http("GET", "/healthz"), 1)]
+    for name, f in (("me", "me"), ("voucher-check", "voucher_check"),
+                    ("pass-check", "pass_check")):
+        if f in d.files:
+            kinds.append((name, lines(f), 1))
+    if d.rule and st.has("POST", "/v1/awards"):
+        kinds.append(("award", award(0), 1))
+    if d.rule and st.has("POST", "/v1/awards/batch"):
+        kinds.append(("batch (per item)", award(100), 100))
+    if "redeem" in d.files:
+        kinds.append(("redeem", lines("redeem"), 1))
+    out = []
+    for name, one, per in kinds:
+        one()                                   # prepares its statements
+        s0 = server_status(st)
+        reqs = max(1, n // per)
+        for _ in range(reqs):
+            code = one()[0]
+            if code >= 300:
+                raise RuntimeError("%s answered %d" % (name, code))
+        s1 = server_status(st)
+        q = (s1["Questions"] - s0["Questions"] - 1) / (reqs * per)
+        row = {"name": name, "statements": round(q, 2),
+               "executes": round((s1["Com_stmt_execute"] -
+                                  s0["Com_stmt_execute"]) / (reqs * per), 2),
+               "fsyncs": round((s1["Innodb_data_fsyncs"] -
+                                    s0["Innodb_data_fsyncs"]) / (reqs * per), 2)}
+        out.append(row)
+        print("%-17s %5.2f statements, %4.2f fsyncs per %s" % (
+            name, row["statements"], row["fsyncs"],
+            "item" if per > 1 else "request"), flush=True)
+    return out
 
 
 def machine():
@@ -611,11 +741,20 @@ def main():
         return
     doc["perkd_rss_start"] = st.perkd_mem()
     only = set(x for x in a.only.split(",") if x)
+    if not only or "roundtrips" in only:
+        print("database work per request (sequential, %s):" %
+              "SHOW GLOBAL STATUS deltas")
+        doc["roundtrips"] = roundtrips(st, d, m["roundtrips"])
     byname = {}
-    for b in plan(st, d, m):
+    benches = plan(st, d, m)
+    if a.mode == "quick":
+        # diagnostics only in the full run
+        benches = [b for b in benches if b.name not in ("healthz", "issuers")]
+    index = {b.name: b for b in benches}
+    for b in benches:
         if only and b.name not in only and b.name != b.baseline:
             # still run what the selected ones are compared with
-            wanted = any(x.baseline == b.name for x in plan(st, d, m)
+            wanted = any(x.baseline == b.name for x in benches
                          if x.name in only)
             if not wanted:
                 continue
@@ -626,7 +765,8 @@ def main():
             continue
         for c in b.conns:
             try:
-                res = measure(st, b, c, m)
+                res = measure(st, b, c, m,
+                              index.get(b.baseline) if b.paired else None)
             except (RuntimeError, ValueError, KeyError) as e:
                 doc["skipped"].append({"name": b.name, "conns": c,
                                        "why": str(e)[:300]})
@@ -641,7 +781,8 @@ def main():
             cpu = "  cpu (cores): " + " ".join(
                 "%s %.2f" % kv for kv in sorted(res["cpu_cores"].items()))
             print(cpu, flush=True)
-    doc["stats"] = stats_helper(st, a.env)
+    if not only or "stats" in only:
+        doc["stats"] = stats_helper(st, a.mode)
     doc["perkd_rss_end"] = st.perkd_mem()
     doc["load_end"] = loadavg()
     doc["seconds"] = round(time.time() - t_start, 1)
