@@ -100,6 +100,8 @@ cleanup() {
 	fi
 	for pid in "${pids[@]}"; do stop_pid "$pid"; done
 	"$repo/tests/lib/mariadb.sh" stop "$state/db" >/dev/null 2>&1
+	# a served stack is stopped by a signal: that is its normal end
+	[ $mode = serve ] && [ $rc = 130 ] && rc=0
 	if [ $keep = 1 ] || [ $rc != 0 ]; then
 		say "state, logs and data kept in $state"
 	else
