@@ -33,6 +33,20 @@ org_fill(struct ly_org *o, uint64_t id)
 	o->roles = LY_ROLE_ISSUER;
 }
 
+/* Verifies key at time at as the org id would be after a database check:
+ * a miss, then a put. Leaves the key's hash in h. */
+static void
+remember(const char *key, uint64_t id, time_t at, unsigned char h[32])
+{
+	struct ly_org in, out;
+	unsigned long gen;
+
+	key_hash(key, h);
+	org_fill(&in, id);
+	assert_int_equal(ht_keycache_get(h, at, &out, &gen), 0);
+	ht_keycache_put(h, &in, at, gen);
+}
+
 static int
 setup(void **state)
 {
@@ -45,14 +59,11 @@ static void
 keycache__hit_within_ttl__returns_the_org(void **state)
 {
 	unsigned char h[32];
-	struct ly_org in, out;
+	struct ly_org out;
 	unsigned long gen;
 
 	(void)state;
-	key_hash("pk_AAAAAAAAAAAAAAAA_secret", h);
-	org_fill(&in, 42);
-	assert_int_equal(ht_keycache_get(h, 100, &out, &gen), 0);
-	ht_keycache_put(h, &in, 100, gen);
+	remember("pk_AAAAAAAAAAAAAAAA_secret", 42, 100, h);
 	memset(&out, 0, sizeof(out));
 	assert_int_equal(ht_keycache_get(h, 100 + LIM_KEY_CACHE_TTL_S - 1,
 	    &out, &gen), 1);
@@ -65,14 +76,11 @@ static void
 keycache__after_ttl__misses(void **state)
 {
 	unsigned char h[32];
-	struct ly_org in, out;
+	struct ly_org out;
 	unsigned long gen;
 
 	(void)state;
-	key_hash("pk_AAAAAAAAAAAAAAAA_secret", h);
-	org_fill(&in, 42);
-	(void)ht_keycache_get(h, 100, &out, &gen);
-	ht_keycache_put(h, &in, 100, gen);
+	remember("pk_AAAAAAAAAAAAAAAA_secret", 42, 100, h);
 	assert_int_equal(ht_keycache_get(h, 100 + LIM_KEY_CACHE_TTL_S, &out,
 	    &gen), 0);
 	/* a clock that seems to go back is not trusted either */
@@ -83,15 +91,12 @@ static void
 keycache__other_key_same_lookup__misses(void **state)
 {
 	unsigned char h1[32], h2[32];
-	struct ly_org in, out;
+	struct ly_org out;
 	unsigned long gen;
 
 	(void)state;
-	key_hash("pk_AAAAAAAAAAAAAAAA_secret", h1);
+	remember("pk_AAAAAAAAAAAAAAAA_secret", 42, 100, h1);
 	key_hash("pk_AAAAAAAAAAAAAAAA_guess", h2);
-	org_fill(&in, 42);
-	(void)ht_keycache_get(h1, 100, &out, &gen);
-	ht_keycache_put(h1, &in, 100, gen);
 	assert_int_equal(ht_keycache_get(h2, 100, &out, &gen), 0);
 }
 
@@ -99,14 +104,11 @@ static void
 keycache__clear__forgets_every_key(void **state)
 {
 	unsigned char h[32];
-	struct ly_org in, out;
+	struct ly_org out;
 	unsigned long gen;
 
 	(void)state;
-	key_hash("pk_BBBBBBBBBBBBBBBB_secret", h);
-	org_fill(&in, 7);
-	(void)ht_keycache_get(h, 100, &out, &gen);
-	ht_keycache_put(h, &in, 100, gen);
+	remember("pk_BBBBBBBBBBBBBBBB_secret", 7, 100, h);
 	ht_keycache_clear();
 	assert_int_equal(ht_keycache_get(h, 100, &out, &gen), 0);
 }
