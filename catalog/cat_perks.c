@@ -70,7 +70,7 @@ cat_time_sql(time_t t, char out[32])
 		out[0] = '\0';
 }
 
-static void
+void
 cat_copy(char *dst, size_t dstsz, const struct db_col *c)
 {
 	snprintf(dst, dstsz, "%s", c->null || c->s == NULL ? "" : c->s);

@@ -28,7 +28,6 @@
 #include "catalog/cat.h"
 
 enum cat_red_stmt {
-	RED_MEMBER_FIND,
 	RED_MEMBER_LIFETIME,
 	RED_TIER_MIN,
 	RED_COUNT,
@@ -57,8 +56,6 @@ enum cat_red_stmt {
 	"FROM redemptions r JOIN perks p ON p.id = r.perk_id "
 
 static const char *const cat_red_stmts[RED_STMT__MAX] = {
-	[RED_MEMBER_FIND] = "SELECT id FROM members WHERE subject_hash = ? "
-	    "AND status = 'active'",
 	[RED_MEMBER_LIFETIME] = "SELECT lifetime_points FROM members WHERE "
 	    "id = ? AND status = 'active'",
 	[RED_TIER_MIN] = "SELECT min_lifetime_points FROM tiers WHERE name = ?",
@@ -106,30 +103,7 @@ static const char *const cat_red_stmts[RED_STMT__MAX] = {
 	    "UTC_TIMESTAMP(6) LIMIT ?",
 };
 
-static void
-cat_copy(char *dst, size_t dstsz, const struct db_col *c)
-{
-	snprintf(dst, dstsz, "%s", c->null || c->s == NULL ? "" : c->s);
-}
-
 /* ---- members ---- */
-
-enum ly_res
-cat_member_find(struct db *db, const unsigned char hash[32],
-    uint64_t *member_id)
-{
-	struct db_row *row;
-	enum db_res r;
-
-	struct db_val q[] = { db_blob(hash, 32) };
-	r = db_one(db, cat_red_stmts[RED_MEMBER_FIND], q, 1, &row);
-	if (r == DB_NOTFOUND)
-		return LY_NOT_ENROLLED;
-	if (r != DB_ROW)
-		return ly_from_db(r);
-	*member_id = (uint64_t)row->col[0].i;
-	return LY_OK;
-}
 
 enum ly_res
 cat_member_tier_check(struct db *db, uint64_t member_id, const char *min_tier)
@@ -429,7 +403,7 @@ enum ly_res
 cat_sweep_vouchers(struct db *db, enum cat_sweep_scope scope,
     uint64_t member_id, const char *code, size_t *count)
 {
-	unsigned char raw[LIM_VOUCHER_BYTES], hash[32];
+	unsigned char raw[LIM_VOUCHER_BYTES], hash[32] = { 0 };
 	uint64_t ids[LIM_SWEEP_BATCH];
 	size_t n, i, done_batch;
 	struct db_row *row;

@@ -9,9 +9,8 @@
  * A batch runs in one transaction: every refusal of ly_award() comes
  * before its first write, so a refused item needs no savepoint, and the
  * prepared statements are reused from item to item. A deadlock re-runs
- * the whole batch (ht_txn); repeated references then answer as repeats
- * only if the first run committed, which it did not, so nothing is
- * credited twice.
+ * the whole batch (ht_txn): nothing of the failed run was committed, so
+ * nothing is credited twice and every item answers as if it ran once.
  */
 #include "config.h"
 

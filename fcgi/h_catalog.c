@@ -207,8 +207,8 @@ ht_verr(struct ht_req *r, const char *field, const char *msg)
 	ht_reply_verr(r, &err);
 }
 
-/* Reads the fields present in the checked body into a; 0 or -1 (reply
- * set). The time fields were checked by ht_body, so parsing succeeds. */
+/* Reads the fields present in the checked body into a (ht_body already
+ * refused nulls where they are not allowed); 0 or -1 with the reply set. */
 static int
 ht_perk_read(struct ht_req *r, struct ht_perk_args *a)
 {
@@ -237,21 +237,18 @@ ht_perk_read(struct ht_req *r, struct ht_perk_args *a)
 	a->in.active = it == NULL || cJSON_IsTrue(it);
 	if (ht_jhas(j, "valid_from")) {
 		if (ht_time_parse(ht_jstr(j, "valid_from"), a->from, &t) != 0)
-			return -1;
+			goto bad_time;
 		a->in.valid_from = a->from;
 	}
 	if (ht_jhas(j, "valid_to")) {
 		if (ht_time_parse(ht_jstr(j, "valid_to"), a->to, &t) != 0)
-			return -1;
+			goto bad_time;
 		a->in.valid_to = a->to;
 	}
-	if ((a->set & (CAT_F_TITLE | CAT_F_DESCRIPTION)) != 0 &&
-	    ((a->set & CAT_F_TITLE && a->in.title == NULL) ||
-	    (a->set & CAT_F_DESCRIPTION && a->in.description == NULL))) {
-		ht_verr(r, "title", "title and description cannot be null");
-		return -1;
-	}
 	return 0;
+bad_time:
+	ht_verr(r, "", "valid_from and valid_to must be RFC 3339 times");
+	return -1;
 }
 
 static enum ly_res
@@ -341,36 +338,91 @@ out:
 
 /* ---- residents: redemptions ---- */
 
+/* The calling resident's member id: LY_OK or LY_NOT_ENROLLED. */
+static enum ly_res
+ht_member_id(struct ht_req *r, uint64_t *id)
+{
+	struct ly_member m;
+	enum ly_res res;
+
+	if ((res = ly_member_find(r->db, r->subject_hash, 0, &m)) == LY_OK)
+		*id = m.id;
+	return res;
+}
+
 static const struct ht_field ht_perk_id_fields[] = {
 	{ "perk_id", HT_F_STRING, 1, 1, LIM_PUBLIC_ID_MAX, 0 },
+};
+
+/*
+ * The voucher code is not in the answer that ht_txn stores with an
+ * Idempotency-Key: that record is plain text for 48 hours, and a code is
+ * kept only as a hash and a seal. It is added to the reply afterwards,
+ * from the fresh redemption or, on a replay, unsealed again while the
+ * voucher is still issued.
+ */
+struct ht_redeem_args {
+	char	 code[CAT_CODE_SZ];
 };
 
 static enum ly_res
 ht_redeem_work(struct ht_req *r, void *arg)
 {
+	struct ht_redeem_args *a = arg;
 	struct cat_redemption d;
 	uint64_t member;
 	enum ly_res res;
 
-	(void)arg;
-	if ((res = cat_member_find(r->db, r->subject_hash, &member)) != LY_OK)
+	if ((res = ht_member_id(r, &member)) != LY_OK)
 		return res;
 	if ((res = cat_redeem(r->db, r->ctx, member,
 	    ht_jstr(r->json, "perk_id"), &d)) != LY_OK)
 		return res;
+	memcpy(a->code, d.code, sizeof(a->code));
+	d.code[0] = '\0';
 	ht_reply_json(r, 201, ht_redemption_json(&d));
 	sodium_memzero(d.code, sizeof(d.code));
 	return LY_OK;
 }
 
+/* Adds voucher_code to a 201 answer (fresh or replayed). */
+static void
+ht_redeem_add_code(struct ht_req *r, struct ht_redeem_args *a)
+{
+	struct cat_redemption d;
+	const cJSON *id;
+	uint64_t member;
+	cJSON *j;
+
+	if ((j = cJSON_ParseWithLength(r->out, r->outlen)) == NULL)
+		return;
+	id = cJSON_GetObjectItemCaseSensitive(j, "id");
+	if (r->replayed && cJSON_IsString(id) &&
+	    ht_member_id(r, &member) == LY_OK &&
+	    cat_redemption_get(r->db, r->ctx, member, id->valuestring,
+	    &d) == LY_OK)
+		memcpy(a->code, d.code, sizeof(a->code));
+	if (a->code[0] != '\0')
+		cJSON_AddStringToObject(j, "voucher_code", a->code);
+	ht_reply_json(r, 201, j);
+	sodium_memzero(a->code, sizeof(a->code));
+	sodium_memzero(d.code, sizeof(d.code));
+}
+
 void
 ht_h_redemptions_create(struct ht_req *r)
 {
+	struct ht_redeem_args a;
+
+	memset(&a, 0, sizeof(a));
 	if (ht_body(r, ht_perk_id_fields, 1) != 0)
 		return;
-	ht_txn(r, ht_redeem_work, NULL);
-	if (r->status == 201 && !r->replayed)
+	ht_txn(r, ht_redeem_work, &a);
+	if (r->status != 201)
+		return;
+	if (!r->replayed)
 		ht_metrics_add(HT_C_REDEMPTIONS, 1);
+	ht_redeem_add_code(r, &a);
 }
 
 /* Finds the calling member and ends their vouchers that are past due;
@@ -381,7 +433,7 @@ ht_member_swept(struct ht_req *r, uint64_t *member)
 	enum ly_res res;
 	size_t n;
 
-	if ((res = cat_member_find(r->db, r->subject_hash, member)) != LY_OK ||
+	if ((res = ht_member_id(r, member)) != LY_OK ||
 	    (res = cat_sweep_vouchers(r->db, CAT_SWEEP_MEMBER, *member, NULL,
 	    &n)) != LY_OK) {
 		ht_reply_result(r, res, NULL);
@@ -428,7 +480,7 @@ ht_cancel_work(struct ht_req *r, void *arg)
 	enum ly_res res;
 
 	(void)arg;
-	if ((res = cat_member_find(r->db, r->subject_hash, &member)) != LY_OK ||
+	if ((res = ht_member_id(r, &member)) != LY_OK ||
 	    (res = cat_redemption_cancel(r->db, r->ctx, member, r->params[0],
 	    &d)) != LY_OK)
 		return res;
@@ -497,7 +549,7 @@ ht_pass_work(struct ht_req *r, void *arg)
 	cJSON *j;
 
 	(void)arg;
-	if ((res = cat_member_find(r->db, r->subject_hash, &member)) != LY_OK ||
+	if ((res = ht_member_id(r, &member)) != LY_OK ||
 	    (res = cat_pass_issue(r->db, r->ctx, member,
 	    ht_jstr(r->json, "perk_id"), pass, sizeof(pass), exp)) != LY_OK)
 		return res;

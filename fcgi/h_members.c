@@ -124,7 +124,6 @@ ht_h_me_enroll(struct ht_req *r)
 	struct ly_enroll in;
 	const cJSON *consent, *sources;
 	const char **srcv = NULL;
-	struct ht_verr err;
 
 	if (ht_body(r, ht_enroll_fields, sizeof(ht_enroll_fields) /
 	    sizeof(ht_enroll_fields[0])) != 0) {
@@ -158,11 +157,8 @@ ht_h_me_enroll(struct ht_req *r)
 		return;
 	}
 	if (in.channel != NULL && !ly_code_valid(in.channel)) {
-		err.prob = HT_P_VALIDATION_FAILED;
-		snprintf(err.field, sizeof(err.field), "channel");
-		snprintf(err.message, sizeof(err.message), "a campaign code: "
-		    "lowercase letters, digits, '_', '.', '-'");
-		ht_reply_verr(r, &err);
+		ht_reply_field(r, "channel", "a campaign code: lowercase "
+		    "letters, digits, '_', '.', '-'");
 		return;
 	}
 	sources = cJSON_GetObjectItemCaseSensitive(r->json, "sources");

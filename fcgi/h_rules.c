@@ -14,17 +14,6 @@
 
 /* ---- helpers ---- */
 
-static void
-ht_field_error(struct ht_req *r, const char *field, const char *msg)
-{
-	struct ht_verr err;
-
-	err.prob = HT_P_VALIDATION_FAILED;
-	snprintf(err.field, sizeof(err.field), "%s", field);
-	snprintf(err.message, sizeof(err.message), "%s", msg);
-	ht_reply_verr(r, &err);
-}
-
 /* Offset paging for the short lists ordered by code (rules, districts):
  * the offset of the next page travels in the sealed cursor. */
 static int
@@ -202,7 +191,7 @@ ht_h_rules_create(struct ht_req *r)
 	a.code = a.in.code;
 	a.status = 201;
 	if (!ly_code_valid(a.code))
-		ht_field_error(r, "code", "lowercase letters, digits, '_', "
+		ht_reply_field(r, "code", "lowercase letters, digits, '_', "
 		    "'.', '-', starting with a letter or digit");
 	else
 		ht_txn(r, ht_rule_write_work, &a);
@@ -219,7 +208,7 @@ ht_h_rules_update(struct ht_req *r)
 	    sizeof(ht_rule_update_fields[0])) != 0)
 		return;
 	if (cJSON_GetArraySize(r->json) == 0) {
-		ht_field_error(r, "", "name at least one field to change");
+		ht_reply_field(r, "", "name at least one field to change");
 		return;
 	}
 	if (ht_rule_in(r, &a.in, &issuers) != 0) {
@@ -424,7 +413,7 @@ ht_h_district_put(struct ht_req *r)
 	if (ht_body(r, ht_district_fields, 2) != 0)
 		return;
 	if (!ly_code_valid(r->params[0])) {
-		ht_field_error(r, "code", "lowercase letters, digits, '_', "
+		ht_reply_field(r, "code", "lowercase letters, digits, '_', "
 		    "'.', '-', starting with a letter or digit");
 		return;
 	}

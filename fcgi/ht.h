@@ -91,6 +91,7 @@ struct ht_req {
 	int			 route;		/* index in the route table */
 	char			*params[LIM_PATH_PARAMS];	/* {id} values */
 	size_t			 nparams;
+	unsigned long long	 clen;		/* checked Content-Length */
 	char			*body;		/* NUL-terminated, bodylen bytes */
 	size_t			 bodylen;
 	cJSON			*json;		/* parsed body, if any */
@@ -119,6 +120,7 @@ struct ht_route {
 	unsigned	 roles;		/* enum ht_role bits; 0 = public */
 	ht_handler	 fn;
 	int		 creates;	/* a creating POST: Idempotency-Key */
+	size_t		 body_max;	/* 0 = LIM_BODY_MAX */
 };
 
 extern const struct ht_route	ht_routes[];
@@ -131,9 +133,13 @@ void	ht_routes_print(FILE *f);
 
 /* ---- requests (req.c) ---- */
 
-/* Reads params and body of the accepted request into r. Returns 0, or -1
- * with a problem reply set (bad Content-Length, body too large). */
+/* Reads the params of the accepted request into r (method, path, query,
+ * Idempotency-Key, a checked Content-Length). Returns 0, or -1 with a
+ * problem reply set. */
 int		 ht_req_read(struct ht_req *r) HT_WARN_UNUSED;
+/* Reads the body, at most max bytes (the route's limit): 0, or -1 with a
+ * problem reply set (413 over max, 400 shorter than Content-Length). */
+int		 ht_req_read_body(struct ht_req *r, size_t max) HT_WARN_UNUSED;
 void		 ht_req_reset(struct ht_req *r);
 const char	*ht_param(const struct ht_req *r, const char *name);
 /* Copies the URL-decoded query argument into buf; 1 found, 0 absent,
@@ -234,6 +240,8 @@ int	ht_body(struct ht_req *r, const struct ht_field *f, size_t n)
 	    HT_WARN_UNUSED;
 /* Sets a 422 validation problem from err. */
 void	ht_reply_verr(struct ht_req *r, const struct ht_verr *err);
+/* Sets a 422 validation problem for one field checked by hand. */
+void	ht_reply_field(struct ht_req *r, const char *field, const char *msg);
 /* Field accessors on a checked object: NULL/dflt when absent or null. */
 const char	*ht_jstr(const cJSON *obj, const char *name);
 long long	 ht_jint(const cJSON *obj, const char *name, long long dflt);
@@ -372,5 +380,12 @@ void	ht_h_pass_qr(struct ht_req *);
 void	ht_h_vouchers_check(struct ht_req *);
 void	ht_h_vouchers_use(struct ht_req *);
 void	ht_h_passes_check(struct ht_req *);
+/* campaigns and stats (h_stats.c) */
+void	ht_h_campaigns_create(struct ht_req *);
+void	ht_h_campaigns_list(struct ht_req *);
+void	ht_h_campaigns_update(struct ht_req *);
+void	ht_h_stats_campaign(struct ht_req *);
+void	ht_h_stats_enrollment(struct ht_req *);
+void	ht_h_stats_overview(struct ht_req *);
 
 #endif /* HT_H */

@@ -274,6 +274,17 @@ ht_reply_verr(struct ht_req *r, const struct ht_verr *err)
 	    "Unknown field" : "Invalid field", detail, extra);
 }
 
+void
+ht_reply_field(struct ht_req *r, const char *field, const char *msg)
+{
+	struct ht_verr err;
+
+	err.prob = HT_P_VALIDATION_FAILED;
+	snprintf(err.field, sizeof(err.field), "%s", field);
+	snprintf(err.message, sizeof(err.message), "%s", msg);
+	ht_reply_verr(r, &err);
+}
+
 const char *
 ht_jstr(const cJSON *obj, const char *name)
 {

@@ -8,10 +8,11 @@
  *      this issuer is among their sources: if not, LY_NOT_ENROLLED and
  *      nothing is written (no row, no log line: the subject stays
  *      unknown);
- *   2. the rule, and whether this issuer may award it;
+ *   2. the rule, and whether this issuer may award it, and
  *   3. the points earned from the rule today (the member's row lock,
  *      taken before this sum, serialises awards to one member, so a cap
- *      holds under concurrency) and the best active bonus;
+ *      holds under concurrency) and the best active bonus, in one
+ *      statement;
  *   4. INSERT the award: UNIQUE (issuer_id, external_ref) makes a repeat
  *      fail with DB_DUP (a concurrent repeat waits on the key, then
  *      fails), and the first award is returned instead, crediting nothing;
@@ -30,9 +31,7 @@
 
 enum ly_award_stmt {
 	AWARD_MEMBER,
-	AWARD_RULE,
-	AWARD_TODAY,
-	AWARD_BONUS,
+	AWARD_TERMS,
 	AWARD_INSERT,
 	AWARD_FIRST,
 	AWARD_ACCESS,
@@ -44,17 +43,22 @@ static const char *const ly_award_stmts[AWARD_STMT__MAX] = {
 	    "(m.sources_all = 1 OR EXISTS (SELECT 1 FROM member_sources s "
 	    "WHERE s.member_id = m.id AND s.org_id = ?)) FROM members m "
 	    "WHERE m.subject_hash = ? AND m.status = 'active' FOR UPDATE",
-	[AWARD_RULE] = "SELECT r.id, r.points, COALESCE(r.daily_cap, 0), "
+	/* one round trip for steps 2 and 3: the rule, whether the issuer
+	 * may award it, what the member earned from it today (read after
+	 * the member's lock), and the best bonus in force for the member's
+	 * district */
+	[AWARD_TERMS] = "SELECT r.id, r.points, COALESCE(r.daily_cap, 0), "
 	    "EXISTS (SELECT 1 FROM rule_issuers ri WHERE ri.rule_id = r.id "
-	    "AND ri.org_id = ?) FROM rules r WHERE r.code = ? AND r.active = 1",
-	[AWARD_TODAY] = "SELECT COALESCE(SUM(points), 0) FROM awards WHERE "
-	    "member_id = ? AND rule_id = ? AND day = ?",
-	[AWARD_BONUS] = "SELECT c.id, c.bonus_pct, c.public_id FROM campaigns c "
-	    "WHERE c.bonus_rule_id = ? AND c.bonus_pct IS NOT NULL AND "
+	    "AND ri.org_id = ?), (SELECT COALESCE(SUM(a.points), 0) FROM "
+	    "awards a WHERE a.member_id = ? AND a.rule_id = r.id AND "
+	    "a.day = ?), b.id, b.bonus_pct, b.public_id FROM rules r "
+	    "LEFT JOIN campaigns b ON b.id = (SELECT c.id FROM campaigns c "
+	    "WHERE c.bonus_rule_id = r.id AND c.bonus_pct IS NOT NULL AND "
 	    "c.starts_at <= ? AND c.ends_at > ? AND (c.all_districts = 1 OR "
 	    "EXISTS (SELECT 1 FROM campaign_districts cd WHERE "
 	    "cd.campaign_id = c.id AND cd.district = ?)) "
-	    "ORDER BY c.bonus_pct DESC, c.id LIMIT 1",
+	    "ORDER BY c.bonus_pct DESC, c.id LIMIT 1) "
+	    "WHERE r.code = ? AND r.active = 1",
 	[AWARD_INSERT] = "INSERT INTO awards (issuer_id, external_ref, "
 	    "member_id, rule_id, base_points, points, capped, campaign_id, day, "
 	    "occurred_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -142,10 +146,13 @@ ly_award(struct db *db, const struct ly_award_in *in, struct ly_award *out)
 	snprintf(district, sizeof(district), "%s", row->col[1].s);
 	balance = row->col[2].i;
 
-	/* 2. the rule */
-	struct db_val rq[] = { db_int((long long)in->issuer_id),
-	    db_text(in->rule) };
-	r = db_one(db, ly_award_stmts[AWARD_RULE], rq, 2, &row);
+	/* 2. and 3. the rule, the day's earnings and the bonus */
+	ly_now(now);
+	ly_day(time(NULL), day);
+	struct db_val tq[] = { db_int((long long)in->issuer_id),
+	    db_int((long long)member_id), db_text(day), db_text(now),
+	    db_text(now), db_text(district), db_text(in->rule) };
+	r = db_one(db, ly_award_stmts[AWARD_TERMS], tq, 7, &row);
 	if (r == DB_NOTFOUND)
 		return LY_UNKNOWN_RULE;
 	if (r != DB_ROW)
@@ -153,28 +160,15 @@ ly_award(struct db *db, const struct ly_award_in *in, struct ly_award *out)
 	if (!row->col[3].i)
 		return LY_RULE_NOT_ALLOWED;
 	rule_id = (uint64_t)row->col[0].i;
-	base = row->col[1].i;
 	cap = row->col[2].i;
-
-	/* 3. bonus and cap, under the member's lock */
-	ly_now(now);
-	ly_day(time(NULL), day);
-	struct db_val bq[] = { db_int((long long)rule_id), db_text(now),
-	    db_text(now), db_text(district) };
-	r = db_one(db, ly_award_stmts[AWARD_BONUS], bq, 4, &row);
-	if (r == DB_ROW) {
-		campaign_id = (uint64_t)row->col[0].i;
-		pct = (int)row->col[1].i;
+	today = row->col[4].i;
+	if (!row->col[5].null) {
+		campaign_id = (uint64_t)row->col[5].i;
+		pct = (int)row->col[6].i;
 		snprintf(out->campaign, sizeof(out->campaign), "%s",
-		    row->col[2].s);
-	} else if (r != DB_NOTFOUND)
-		return ly_from_db(r);
-	base = ly_bonus_points(base, pct);
-	struct db_val tq[] = { db_int((long long)member_id),
-	    db_int((long long)rule_id), db_text(day) };
-	if ((r = db_one(db, ly_award_stmts[AWARD_TODAY], tq, 3, &row)) != DB_ROW)
-		return ly_from_db(r);
-	today = row->col[0].i;
+		    row->col[7].s);
+	}
+	base = ly_bonus_points(row->col[1].i, pct);
 	points = ly_cap_cut(base, cap, today, &capped);
 
 	/* 4. the award; a repeated reference answers with the first */

@@ -352,27 +352,32 @@ enum ly_res
 ly_rule_list(struct db *db, int active_only, size_t offset, size_t limit,
     struct ly_rule **out, size_t *n)
 {
-	struct ly_rule *rules = NULL;
+	struct ly_rule *rules = NULL, *grown;
 	struct db_row *row;
 	enum ly_res res = LY_OK;
 	enum db_res r;
-	size_t i, got = 0;
+	size_t i, got = 0, cap = 0;
 
 	*out = NULL;
 	*n = 0;
-	if (limit == 0)
-		return LY_OK;
-	if ((rules = calloc(limit, sizeof(*rules))) == NULL)
-		return LY_NOMEM;
 	struct db_val p[] = { db_int(!!active_only), db_int((long long)limit),
 	    db_int((long long)offset) };
-	if ((r = db_exec(db, ly_rule_stmts[RULE_PAGE], p, 3)) != DB_OK) {
-		free(rules);
+	if ((r = db_exec(db, ly_rule_stmts[RULE_PAGE], p, 3)) != DB_OK)
 		return ly_from_db(r);
-	}
-	while ((r = db_next(db, &row)) == DB_ROW && got < limit)
+	/* grown as rows arrive: a rule is ~9 KiB, a page rarely full */
+	while ((r = db_next(db, &row)) == DB_ROW) {
+		if (got == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((grown = realloc(rules, cap * sizeof(*rules))) ==
+			    NULL) {
+				res = LY_NOMEM;
+				break;
+			}
+			rules = grown;
+		}
 		ly_rule_from_row(row, &rules[got++]);
-	if (r != DB_DONE && r != DB_ROW)
+	}
+	if (res == LY_OK && r != DB_DONE)
 		res = ly_from_db(r);
 	/* details need their own statements: only after the page is read */
 	for (i = 0; res == LY_OK && i < got; i++)

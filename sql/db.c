@@ -279,8 +279,8 @@ static enum db_res
 db_run(struct db *db, const char *sql, const struct db_val *params,
     size_t nparams)
 {
-	MYSQL_BIND pb[LIM_DB_PARAMS];
-	unsigned long plen[LIM_DB_PARAMS];
+	MYSQL_BIND pbuf[LIM_DB_PARAMS], *pb = pbuf;
+	unsigned long lbuf[LIM_DB_PARAMS], *plen = lbuf;
 	MYSQL_STMT *st = NULL;
 	MYSQL_RES *meta = NULL;
 	MYSQL_FIELD *f;
@@ -294,7 +294,7 @@ db_run(struct db *db, const char *sql, const struct db_val *params,
 	}
 	if (db->my == NULL)
 		return DB_DOWN;
-	if (nparams > LIM_DB_PARAMS)
+	if (nparams > LIM_DB_BULK_PARAMS)
 		return DB_ERR;
 	if ((r = db_prepare(db, sql, &st)) != DB_OK)
 		return r;
@@ -303,7 +303,17 @@ db_run(struct db *db, const char *sql, const struct db_val *params,
 		    "count mismatch\" stmt=\"%.60s\"\n", sql);
 		return DB_ERR;
 	}
-	memset(pb, 0, sizeof(pb));
+	/* bulk loads (perkctl generate: multi-row INSERTs) bind more than
+	 * a request ever does; only they pay for the heap */
+	if (nparams > LIM_DB_PARAMS) {
+		pb = calloc(nparams, sizeof(*pb));
+		plen = calloc(nparams, sizeof(*plen));
+		if (pb == NULL || plen == NULL) {
+			r = DB_ERR;
+			goto out;
+		}
+	} else
+		memset(pbuf, 0, sizeof(pbuf));
 	for (i = 0; i < nparams; i++) {
 		switch (params[i].t) {
 		case DB_VNULL:
@@ -330,6 +340,12 @@ db_run(struct db *db, const char *sql, const struct db_val *params,
 		goto fail;
 	db->affected = mysql_stmt_affected_rows(st);
 	db->insert_id = mysql_stmt_insert_id(st);
+	if (pb != pbuf) {
+		free(pb);
+		free(plen);
+		pb = pbuf;
+		plen = lbuf;
+	}
 	if ((meta = mysql_stmt_result_metadata(st)) == NULL)
 		return DB_OK;	/* not a query */
 
@@ -383,6 +399,11 @@ fail:
 	r = db_classify(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
 	if (r == DB_DOWN)
 		db_disconnect(db);
+out:
+	if (pb != pbuf) {
+		free(pb);
+		free(plen);
+	}
 	return r;
 }
 

@@ -8,6 +8,10 @@
 
 /* HTTP input */
 #define LIM_BODY_MAX          (64 * 1024)  /* contract: a body over 64 KiB gets 413 */
+/* The one exception: 1000 awards (the contract's batch size) of up to
+ * ~500 bytes each (subject 128, rule 64, external_ref 128, a time, JSON
+ * punctuation) do not fit in 64 KiB. nginx allows the same on that route. */
+#define LIM_BATCH_BODY_MAX    (512 * 1024)
 #define LIM_JSON_DEPTH        16           /* deepest legitimate body is 3; bounds recursion */
 #define LIM_QUERY_MAX         2048         /* query strings are a few short filters */
 #define LIM_PATH_MAX          512          /* longest route is ~60 chars plus an id */
@@ -53,6 +57,7 @@
 #define LIM_DB_RW_S           10           /* read/write timeout: no request hangs on a dead server */
 #define LIM_DB_COLS           32           /* widest result row */
 #define LIM_DB_PARAMS         32           /* most bound parameters in one statement */
+#define LIM_DB_BULK_PARAMS    65535        /* protocol limit of placeholders: multi-row INSERTs of bulk loads */
 #define LIM_DB_STMT_CACHE     256          /* prepared statements per connection (open addressing) */
 
 /* Aggregates: hot rows are split into shards so that concurrent awards do
@@ -98,5 +103,13 @@
 
 /* Stats */
 #define LIM_STATS_MIN_GROUP   5            /* default stats_min_group: smaller counts are withheld */
+#define LIM_STATS_DAYS        3660         /* a series spans at most ten years of days */
+#define LIM_STATS_DISTRICTS   256          /* districts a stats answer breaks down (a city has tens) */
+#define LIM_STATS_CELLS       1000000      /* days x districts of history held for one answer (~24 MB) */
+#define LIM_STATS_ROWS        4096         /* perks, rules or channels listed in one overview */
+#define LIM_STATS_CSV_MAX     (4 * 1024 * 1024) /* a ten-year daily series is ~200 KiB of CSV */
+
+/* Campaigns */
+#define LIM_CAMPAIGN_DISTRICTS 64          /* districts one campaign targets */
 
 #endif /* PERKD_LIMITS_H */

@@ -112,6 +112,33 @@ redeem(struct db *db, const struct ly_ctx *ctx, uint64_t m, const char *p,
 
 /* ---- perks ---- */
 
+struct seen {
+	const char	*want;
+	int		 found;
+	long long	 stock;
+};
+
+static void
+seen_cb(const struct cat_perk *p, void *arg)
+{
+	struct seen *s = arg;
+
+	if (strcmp(p->public_id, s->want) == 0) {
+		s->found = 1;
+		s->stock = p->stock;
+	}
+}
+
+/* Whether the public listing shows the perk. */
+static int
+listed(struct itest *t, const char *public_id)
+{
+	struct seen s = { public_id, 0, 0 };
+
+	assert_int_equal(cat_perk_list(t->db, 0, 100000, seen_cb, &s), LY_OK);
+	return s.found;
+}
+
 static void
 perk__partner_not_a_partner__unknown_partner(void **state)
 {
@@ -158,12 +185,14 @@ perk__update__stock_below_issued_refused_and_listing_hides_inactive(void **state
 	    &q, &why), LY_OK);
 	assert_int_equal(q.stock, 2);
 	assert_int_equal(q.issued, 2);
+	assert_true(listed(t, p.public_id));
 	in.active = 0;
 	in.title = "Renamed";
 	assert_int_equal(cat_perk_update(t->db, p.public_id,
 	    CAT_F_ACTIVE | CAT_F_TITLE, &in, &q, &why), LY_OK);
 	assert_string_equal(q.title, "Renamed");
 	assert_int_equal(q.active, 0);
+	assert_false(listed(t, p.public_id));
 	assert_int_equal(redeem(t->db, &t->ctx, m, p.public_id, &d),
 	    LY_PERK_NOT_ACTIVE);
 	assert_int_equal(cat_perk_update(t->db, "prk_NONE", CAT_F_TITLE, &in,
@@ -244,6 +273,8 @@ redeem__every_refusal__its_own_code(void **state)
 	    LY_TIER_TOO_LOW);
 	assert_int_equal(redeem(t->db, &t->ctx, m, late.public_id, &d),
 	    LY_PERK_NOT_ACTIVE);
+	assert_false(listed(t, late.public_id));	/* its window ended */
+	assert_true(listed(t, gold.public_id));
 	assert_int_equal(redeem(t->db, &t->ctx, m, "prk_NOPE", &d),
 	    LY_PERK_NOT_FOUND);
 	assert_int_equal(balance(t, m), 200);
@@ -501,6 +532,13 @@ pass__tier_unlocks__partner_checks_online_and_log_written(void **state)
 	/* another partner cannot even name the perk */
 	assert_int_equal(cat_pass_check(t->db, &t->ctx, partner_a.id, pass,
 	    silver.public_id, &entitled, &exp), LY_PERK_NOT_FOUND);
+	/* the holder has left the programme: no longer entitled */
+	struct db_val h[] = { db_int((long long)high) };
+	assert_int_equal(db_exec(t->db, "UPDATE members SET status = 'closed' "
+	    "WHERE id = ?", h, 1), DB_OK);
+	assert_int_equal(cat_pass_check(t->db, &t->ctx, partner_b.id, pass,
+	    silver.public_id, &entitled, &exp), LY_OK);
+	assert_int_equal(entitled, 0);
 	/* a forged pass */
 	assert_int_equal(cat_pass_check(t->db, &t->ctx, partner_b.id,
 	    "v1.e30.AAAA", silver.public_id, &entitled, &exp), LY_OK);

@@ -27,6 +27,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # /tmp, not TMPDIR: the socket path must stay short.
 dir=$(mktemp -d /tmp/perkd-db.XXXXXX) || exit 1
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	mdb_stop "$dir"
 	rm -rf "$dir"
