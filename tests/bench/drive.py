@@ -34,7 +34,7 @@ MODES = {
     # warm-up s, run s, runs, members, vouchers, passes
     "quick": dict(warm=1, dur=1, reps=3, members=400, vouchers=200, passes=100,
                   batch_warm=2, batch_dur=4, batch_conns=[2], roundtrips=40),
-    "full": dict(warm=2, dur=5, reps=5, members=2000, vouchers=500, passes=300,
+    "full": dict(warm=2, dur=4, reps=5, members=2000, vouchers=500, passes=300,
                  batch_warm=3, batch_dur=8, batch_conns=[2, 8], roundtrips=200),
 }
 CONNS = [8, 64]
