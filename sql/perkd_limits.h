@@ -100,6 +100,8 @@
 #define LIM_MALLOC_ARENAS     2            /* glibc arenas for all workers: per-thread arenas (up to
                                             * 8 per core) kept 4-5 MB each, 77 MB RSS at 64 threads;
                                             * 2 keep it under 28 MB at the same throughput (fcgi/main.c) */
+#define LIM_TRIM_AFTER        (32 * 1024)  /* body + reply bytes after which a worker returns freed
+                                            * memory to the system (malloc_trim): batches only */
 
 /* Stats */
 #define LIM_STATS_MIN_GROUP   5            /* default stats_min_group: smaller counts are withheld */

@@ -486,11 +486,22 @@ def available(st, d, b):
     return None
 
 
+def lock_status(st):
+    """InnoDB's row-lock waits, their total time (ms) and deadlocks."""
+    rows = st.sql("SHOW GLOBAL STATUS WHERE Variable_name IN "
+                  "('Innodb_row_lock_waits','Innodb_row_lock_time',"
+                  "'Innodb_deadlocks')")
+    return {k: int(v) for k, v in rows}
+
+
 def run_once(st, b, conns, secs):
     """One run of b; its rate in req/s (items/s for batches)."""
     la = loadavg()[0]
     n0 = int(st.sql(b.count_sql)[0][0]) if b.count_sql else None
+    l0 = lock_status(st)
     r = b.run(conns, secs)
+    l1 = lock_status(st)
+    r["locks"] = {k: l1[k] - l0[k] for k in l0}
     dsecs = r["duration_us"] / 1e6
     r["rate"] = r["requests"] * b.items / dsecs if dsecs else 0.0
     r["load1"] = la
@@ -542,6 +553,14 @@ def measure(st, b, conns, m, base=None):
                   "p50_ms": x["p50_us"] / 1000, "p99_ms": x["p99_us"] / 1000}
                  for x in runs],
     }
+    locks = {k: sum(x["locks"].get(k, 0) for x in runs)
+             for k in runs[0]["locks"]}
+    if locks.get("Innodb_row_lock_waits"):
+        res["row_lock_waits_per_req"] = round(
+            locks["Innodb_row_lock_waits"] / max(1, res["requests"]), 3)
+        res["row_lock_ms_per_req"] = round(
+            locks.get("Innodb_row_lock_time", 0) / max(1, res["requests"]), 2)
+        res["deadlocks"] = locks.get("Innodb_deadlocks", 0)
     if bruns:
         res["baseline"] = "%s@%d" % (base.name, bconns)
         res["baseline_rate"] = round(med(bruns, "rate"), 1)
@@ -798,6 +817,10 @@ def main():
             print(fmt(res), flush=True)
             cpu = "  cpu (cores): " + " ".join(
                 "%s %.2f" % kv for kv in sorted(res["cpu_cores"].items()))
+            if res.get("row_lock_waits_per_req"):
+                cpu += "; row-lock waits %.2f/req, %.1f ms/req; deadlocks %d" % (
+                    res["row_lock_waits_per_req"], res["row_lock_ms_per_req"],
+                    res["deadlocks"])
             print(cpu, flush=True)
     if not only or "stats" in only:
         doc["stats"] = stats_helper(st, a.mode)
