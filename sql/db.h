@@ -80,10 +80,6 @@ struct db_cfg {
 
 struct db;
 
-/* The read/write timeout of connections opened from now on, in seconds
- * (default LIM_DB_RW_S, which bounds every request). Operator tools
- * (perkctl) that scan whole tables raise it once, before db_open(). */
-
 /* Library setup/teardown, once per process and once per thread. */
 int	 db_library_init(void);
 void	 db_library_end(void);
