@@ -180,6 +180,17 @@ struct ly_entry {
  * LY_NOT_ENROLLED if the member is not active.
  */
 enum ly_res	ly_ledger_append(struct db *db, struct ly_entry *e) LY_WARN_UNUSED;
+/*
+ * Appends n entries as n ly_ledger_append() calls in this order would
+ * (same balances, same CHECKs, same aggregates and funnel), in a handful
+ * of multi-row statements. Locks the members itself (FOR UPDATE, by id).
+ * Fills balance_after and lifetime_after of each entry; id stays 0 (not
+ * read back). All or nothing: LY_INSUFFICIENT_POINTS if one balance would
+ * go negative, LY_NOT_ENROLLED if one member is not active; the caller
+ * rolls back.
+ */
+enum ly_res	ly_ledger_append_many(struct db *db, struct ly_entry *e,
+		    size_t n) LY_WARN_UNUSED;
 
 /* The shard of aggregate rows a member's changes go to. */
 static inline unsigned ly_shard(uint64_t member_id)
@@ -473,6 +484,28 @@ struct ly_award {
  */
 enum ly_res	ly_award(struct db *db, const struct ly_award_in *in,
 		    struct ly_award *out) LY_WARN_UNUSED;
+
+/* One item of a batch: what to award, and its own answer. */
+struct ly_award_item {
+	struct ly_award_in	 in;
+	int			 skip;	/* set by the caller: not run (invalid) */
+	enum ly_res		 res;	/* LY_OK (out filled) or the refusal */
+	struct ly_award		 out;
+};
+
+/*
+ * Up to LIM_BATCH_MAX awards of ONE issuer, in the caller's transaction,
+ * answering each item exactly as ly_award() called item after item would
+ * (caps and repeats of a reference within the batch included), with a few
+ * multi-row statements per LIM_DB_ROWS_MAX items (ly_award_batch.c). The
+ * refusals (LY_NOT_ENROLLED, LY_UNKNOWN_RULE, LY_RULE_NOT_ALLOWED) are in
+ * each item's res and leave nothing written. The return value is LY_OK or
+ * a failure of the whole batch (LY_RETRY, LY_UNAVAIL, LY_INTERNAL,
+ * LY_NOMEM, LY_INVAL for items of several issuers): the caller rolls
+ * back, and may re-run the transaction on LY_RETRY.
+ */
+enum ly_res	ly_award_batch(struct db *db, struct ly_award_item *items,
+		    size_t n) LY_WARN_UNUSED;
 
 /* ---- invariants (ly_verify.c) ---- */
 

@@ -10,10 +10,21 @@
  *   2. reads the new balance, lifetime points and cohort keys;
  *   3. INSERT the ledger row (CHECK constraints fix the sign by kind);
  *   4. upserts the daily aggregate rows that stats read.
+ *
+ * ly_ledger_append_many() keeps the same rules for many entries at once
+ * (a batch of awards) with a handful of multi-row statements per
+ * LIM_DB_ROWS_MAX entries instead of five statements an entry: it locks
+ * the members (FOR UPDATE, by id), computes every balance_after in C
+ * from the locked rows in entry order, refuses the whole call if one
+ * would go negative (the CHECK constraints would too), then moves each
+ * member's balance with one UPDATE row, inserts the ledger rows in entry
+ * order (so ids follow it and the last row of a member carries its
+ * balance), and upserts the aggregates and the funnel summed in C.
  */
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -29,6 +40,51 @@ enum ly_ledger_stmt {
 	LEDGER_FUNNEL_EARN,
 	LEDGER_FUNNEL_REDEEM,
 	LEDGER_STMT__MAX
+};
+
+/* The multi-row statements of ly_ledger_append_many(). */
+enum ly_ledger_multi {
+	LEDGER_M_LOCK,
+	LEDGER_M_MOVE,
+	LEDGER_M_INSERT,
+	LEDGER_M_AGG,
+	LEDGER_M_FUNNEL,
+	LEDGER_M__MAX
+};
+
+static const struct db_multi ly_ledger_multi[LEDGER_M__MAX] = {
+	/* padded with a repeated id; locks in id order (primary key range) */
+	[LEDGER_M_LOCK] = { "SELECT id, balance, lifetime_points, "
+	    "COALESCE(district, ''), COALESCE(channel, ''), "
+	    "FLOOR(UNIX_TIMESTAMP(enrolled_at)), first_earned_at IS NULL, "
+	    "first_redeemed_at IS NULL, "
+	    "enrolled_at >= UTC_TIMESTAMP(6) - INTERVAL 30 DAY "
+	    "FROM members WHERE status = 'active' AND id IN (", "?", ", ",
+	    ") ORDER BY id FOR UPDATE" },
+	/* one row per member: (id, balance delta, lifetime delta, first
+	 * earn, first redemption); padding rows have id 0 and touch nothing */
+	[LEDGER_M_MOVE] = { "UPDATE members m JOIN (", "SELECT ? AS id, "
+	    "? AS d, ? AS l, ? AS fe, ? AS fr", " UNION ALL ", ") x ON "
+	    "m.id = x.id SET m.balance = m.balance + x.d, "
+	    "m.lifetime_points = m.lifetime_points + x.l, "
+	    "m.first_earned_at = IF(x.fe = 1 AND m.first_earned_at IS NULL, "
+	    "?, m.first_earned_at), m.first_redeemed_at = IF(x.fr = 1 AND "
+	    "m.first_redeemed_at IS NULL, ?, m.first_redeemed_at) "
+	    "WHERE m.status = 'active'" },
+	[LEDGER_M_INSERT] = { "INSERT INTO ledger (member_id, at, kind, "
+	    "points, balance_after, rule_id, perk_id, award_id, redemption_id) "
+	    "VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?, ?)", ", ", "" },
+	[LEDGER_M_AGG] = { "INSERT INTO agg_points_daily (day, district, "
+	    "kind, ref_id, campaign_id, shard, entries, points) VALUES ",
+	    "(?, ?, ?, ?, ?, ?, ?, ?)", ", ", " ON DUPLICATE KEY UPDATE "
+	    "entries = entries + VALUES(entries), "
+	    "points = points + VALUES(points)" },
+	[LEDGER_M_FUNNEL] = { "INSERT INTO agg_funnel_daily (enroll_day, "
+	    "district, channel, shard, earned, earned_30d, redeemed) VALUES ",
+	    "(?, ?, ?, ?, ?, ?, ?)", ", ", " ON DUPLICATE KEY UPDATE "
+	    "earned = earned + VALUES(earned), "
+	    "earned_30d = earned_30d + VALUES(earned_30d), "
+	    "redeemed = redeemed + VALUES(redeemed)" },
 };
 
 static const char *const ly_ledger_stmts[LEDGER_STMT__MAX] = {
@@ -171,4 +227,349 @@ ly_ledger_append(struct db *db, struct ly_entry *e)
 			return ly_from_db(r);
 	}
 	return LY_OK;
+}
+
+/* ---- many entries at once ---- */
+
+/* A member as locked by ly_ledger_append_many, and what the call does to
+ * it. */
+struct ly_lm {
+	uint64_t	 id;
+	int		 found;
+	long long	 balance, lifetime;	/* running, from the locked row */
+	long long	 delta, lifetime_delta;
+	char		 district[LIM_CODE_MAX + 1];
+	char		 channel[LIM_CODE_MAX + 1];
+	char		 enroll_day[11];
+	int		 earn_open, redeem_open, within_30d;
+	int		 first_earn, first_redeem;	/* set by this call */
+};
+
+/* One aggregate row summed in C: agg_points_daily (funnel = 0) or
+ * agg_funnel_daily (funnel = 1). */
+struct ly_agg {
+	int		 funnel;
+	const char	*district, *channel, *enroll_day;
+	enum ly_kind	 kind;
+	uint64_t	 ref_id, campaign_id;
+	unsigned	 shard;
+	long long	 entries, points, earned, earned_30d, redeemed;
+};
+
+static int
+ly_lm_cmp(const void *a, const void *b)
+{
+	const struct ly_lm *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static struct ly_lm *
+ly_lm_find(struct ly_lm *m, size_t n, uint64_t id)
+{
+	struct ly_lm key = { .id = id };
+
+	return bsearch(&key, m, n, sizeof(*m), ly_lm_cmp);
+}
+
+/* Orders aggregate rows by their key: equal keys become one row, and
+ * every writer takes the row locks in the same order. */
+static int
+ly_agg_cmp(const void *a, const void *b)
+{
+	const struct ly_agg *x = a, *y = b;
+	int c;
+
+	if (x->funnel != y->funnel)
+		return x->funnel - y->funnel;
+	if (x->funnel) {
+		if ((c = strcmp(x->enroll_day, y->enroll_day)) != 0 ||
+		    (c = strcmp(x->district, y->district)) != 0 ||
+		    (c = strcmp(x->channel, y->channel)) != 0)
+			return c;
+		return (int)x->shard - (int)y->shard;
+	}
+	if ((c = strcmp(x->district, y->district)) != 0)
+		return c;
+	if (x->kind != y->kind)
+		return (int)x->kind - (int)y->kind;
+	if (x->ref_id != y->ref_id)
+		return x->ref_id < y->ref_id ? -1 : 1;
+	if (x->campaign_id != y->campaign_id)
+		return x->campaign_id < y->campaign_id ? -1 : 1;
+	return (int)x->shard - (int)y->shard;
+}
+
+/* Sums rows with equal keys into the first of them; returns the count of
+ * distinct rows left at the front of a (sorted). */
+static size_t
+ly_agg_fold(struct ly_agg *a, size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (k > 0 && ly_agg_cmp(&a[k - 1], &a[i]) == 0) {
+			a[k - 1].entries += a[i].entries;
+			a[k - 1].points += a[i].points;
+			a[k - 1].earned += a[i].earned;
+			a[k - 1].earned_30d += a[i].earned_30d;
+			a[k - 1].redeemed += a[i].redeemed;
+		} else
+			a[k++] = a[i];
+	}
+	return k;
+}
+
+/* Locks the members (chunks of padded IN lists, ascending ids) and reads
+ * what the ledger needs of each. LY_NOT_ENROLLED if one is not active. */
+static enum ly_res
+ly_lm_lock(struct db *db, struct ly_lm *m, size_t nm, struct db_val *v)
+{
+	struct db_row *row;
+	struct ly_lm *x;
+	size_t at, k, pad, i;
+	const char *sql;
+	enum db_res r;
+
+	for (at = 0; at < nm; at += k) {
+		k = nm - at < LIM_DB_ROWS_MAX ? nm - at : LIM_DB_ROWS_MAX;
+		pad = db_multi_pad(k);
+		for (i = 0; i < pad; i++)
+			v[i] = db_int((long long)m[at + (i < k ? i : k - 1)].id);
+		if ((sql = db_multi_sql(&ly_ledger_multi[LEDGER_M_LOCK], pad)) ==
+		    NULL)
+			return LY_NOMEM;
+		if ((r = db_exec(db, sql, v, pad)) != DB_OK)
+			return ly_from_db(r);
+		while ((r = db_next(db, &row)) == DB_ROW) {
+			if ((x = ly_lm_find(m, nm, (uint64_t)row->col[0].i)) ==
+			    NULL)
+				continue;
+			x->found = 1;
+			x->balance = row->col[1].i;
+			x->lifetime = row->col[2].i;
+			snprintf(x->district, sizeof(x->district), "%s",
+			    row->col[3].s);
+			snprintf(x->channel, sizeof(x->channel), "%s",
+			    row->col[4].s);
+			ly_day((time_t)row->col[5].i, x->enroll_day);
+			x->earn_open = (int)row->col[6].i;
+			x->redeem_open = (int)row->col[7].i;
+			x->within_30d = (int)row->col[8].i;
+		}
+		if (r != DB_DONE)
+			return ly_from_db(r);
+	}
+	for (i = 0; i < nm; i++)
+		if (!m[i].found)
+			return LY_NOT_ENROLLED;
+	return LY_OK;
+}
+
+/* One UPDATE row per member (padded with id 0): balance, lifetime, first
+ * earn and redemption times. Each must match an active member. */
+static enum ly_res
+ly_lm_move(struct db *db, const struct ly_lm *m, size_t nm,
+    const char *now, struct db_val *v)
+{
+	size_t at, k, pad, i;
+	const struct ly_lm *x;
+	const char *sql;
+	enum db_res r;
+
+	for (at = 0; at < nm; at += k) {
+		k = nm - at < LIM_DB_ROWS_MAX ? nm - at : LIM_DB_ROWS_MAX;
+		pad = db_multi_pad(k);
+		for (i = 0; i < pad; i++) {
+			x = i < k ? &m[at + i] : NULL;
+			v[i * 5] = db_int(x ? (long long)x->id : 0);
+			v[i * 5 + 1] = db_int(x ? x->delta : 0);
+			v[i * 5 + 2] = db_int(x ? x->lifetime_delta : 0);
+			v[i * 5 + 3] = db_int(x ? x->first_earn : 0);
+			v[i * 5 + 4] = db_int(x ? x->first_redeem : 0);
+		}
+		v[pad * 5] = db_text(now);
+		v[pad * 5 + 1] = db_text(now);
+		if ((sql = db_multi_sql(&ly_ledger_multi[LEDGER_M_MOVE], pad)) ==
+		    NULL)
+			return LY_NOMEM;
+		if ((r = db_exec(db, sql, v, pad * 5 + 2)) != DB_OK)
+			return r == DB_CHECK ? LY_INSUFFICIENT_POINTS :
+			    ly_from_db(r);
+		if (db_affected(db) != k)
+			return LY_NOT_ENROLLED;
+	}
+	return LY_OK;
+}
+
+/* Multi-row INSERT of the entries, in their order. */
+static enum ly_res
+ly_entries_insert(struct db *db, const struct ly_entry *e, size_t n,
+    const char *now, struct db_val *v)
+{
+	size_t at, k, i;
+	const struct ly_entry *x;
+	const char *sql;
+	enum db_res r;
+
+	for (at = 0; at < n; at += k) {
+		k = db_multi_take(n - at);
+		for (i = 0; i < k; i++) {
+			x = &e[at + i];
+			v[i * 9] = db_int((long long)x->member_id);
+			v[i * 9 + 1] = db_text(now);
+			v[i * 9 + 2] = db_text(ly_kind_str(x->kind));
+			v[i * 9 + 3] = db_int(x->points);
+			v[i * 9 + 4] = db_int(x->balance_after);
+			v[i * 9 + 5] = ly_opt_id(x->rule_id);
+			v[i * 9 + 6] = ly_opt_id(x->perk_id);
+			v[i * 9 + 7] = ly_opt_id(x->award_id);
+			v[i * 9 + 8] = ly_opt_id(x->redemption_id);
+		}
+		if ((sql = db_multi_sql(&ly_ledger_multi[LEDGER_M_INSERT], k)) ==
+		    NULL)
+			return LY_NOMEM;
+		if ((r = db_exec(db, sql, v, k * 9)) != DB_OK)
+			return r == DB_CHECK ? LY_INVAL : ly_from_db(r);
+	}
+	return LY_OK;
+}
+
+/* Upserts the summed aggregate rows (sorted: points first, then funnel). */
+static enum ly_res
+ly_aggs_upsert(struct db *db, const struct ly_agg *a, size_t n,
+    const char *day, struct db_val *v)
+{
+	size_t at, k, i, np;
+	const struct ly_agg *x;
+	const char *sql;
+	enum db_res r;
+
+	for (at = 0; at < n; at += k) {
+		/* one statement never mixes the two tables */
+		for (k = 0; at + k < n && a[at + k].funnel == a[at].funnel; k++)
+			;
+		k = db_multi_take(k);
+		for (i = 0, np = 0; i < k; i++) {
+			x = &a[at + i];
+			if (x->funnel) {
+				v[np++] = db_text(x->enroll_day);
+				v[np++] = db_text(x->district);
+				v[np++] = db_text(x->channel);
+				v[np++] = db_int(x->shard);
+				v[np++] = db_int(x->earned);
+				v[np++] = db_int(x->earned_30d);
+				v[np++] = db_int(x->redeemed);
+			} else {
+				v[np++] = db_text(day);
+				v[np++] = db_text(x->district);
+				v[np++] = db_text(ly_kind_str(x->kind));
+				v[np++] = db_int((long long)x->ref_id);
+				v[np++] = db_int((long long)x->campaign_id);
+				v[np++] = db_int(x->shard);
+				v[np++] = db_int(x->entries);
+				v[np++] = db_int(x->points);
+			}
+		}
+		sql = db_multi_sql(&ly_ledger_multi[a[at].funnel ?
+		    LEDGER_M_FUNNEL : LEDGER_M_AGG], k);
+		if (sql == NULL)
+			return LY_NOMEM;
+		if ((r = db_exec(db, sql, v, np)) != DB_OK)
+			return ly_from_db(r);
+	}
+	return LY_OK;
+}
+
+enum ly_res
+ly_ledger_append_many(struct db *db, struct ly_entry *e, size_t n)
+{
+	struct ly_lm *m = NULL, *x;
+	struct ly_agg *agg = NULL;
+	struct db_val *v = NULL;
+	char now[32], day[11];
+	size_t i, nm = 0, nagg = 0;
+	enum ly_res res = LY_OK;
+
+	if (n == 0)
+		return LY_OK;
+	for (i = 0; i < n; i++)
+		if (e[i].kind < 0 || e[i].kind >= LY_KIND__MAX ||
+		    e[i].points == 0 || ((e[i].kind == LY_AWARD ||
+		    e[i].kind == LY_REFUND) ? e[i].points < 0 :
+		    e[i].points > 0))
+			return LY_INVAL;
+	m = calloc(n, sizeof(*m));
+	agg = calloc(2 * n, sizeof(*agg));
+	/* the widest statement: LIM_DB_ROWS_MAX ledger rows of 9 values, or
+	 * member moves of 5 values and two more */
+	v = calloc(LIM_DB_ROWS_MAX * 9 + 2, sizeof(*v));
+	if (m == NULL || agg == NULL || v == NULL) {
+		res = LY_NOMEM;
+		goto out;
+	}
+
+	/* the distinct members, ascending: the lock order */
+	for (i = 0; i < n; i++)
+		m[i].id = e[i].member_id;
+	qsort(m, n, sizeof(*m), ly_lm_cmp);
+	for (i = 0; i < n; i++)
+		if (nm == 0 || m[nm - 1].id != m[i].id)
+			m[nm++] = m[i];
+	if ((res = ly_lm_lock(db, m, nm, v)) != LY_OK)
+		goto out;
+
+	/* every balance after, in entry order, as single appends would */
+	ly_now(now);
+	ly_day(time(NULL), day);
+	for (i = 0; i < n; i++) {
+		x = ly_lm_find(m, nm, e[i].member_id);
+		if (x->balance + e[i].points < 0) {
+			res = LY_INSUFFICIENT_POINTS;
+			goto out;
+		}
+		x->balance += e[i].points;
+		x->delta += e[i].points;
+		if (e[i].kind == LY_AWARD) {
+			x->lifetime += e[i].points;
+			x->lifetime_delta += e[i].points;
+		}
+		e[i].id = 0;	/* not read back */
+		e[i].balance_after = x->balance;
+		e[i].lifetime_after = x->lifetime;
+		agg[nagg++] = (struct ly_agg){ .district = x->district,
+		    .kind = e[i].kind, .ref_id = e[i].kind == LY_AWARD ?
+		    e[i].rule_id : e[i].perk_id, .campaign_id = e[i].campaign_id,
+		    .shard = ly_shard(x->id), .entries = 1,
+		    .points = e[i].points };
+		if ((e[i].kind == LY_AWARD && x->earn_open) ||
+		    (e[i].kind == LY_REDEMPTION && x->redeem_open)) {
+			int earn = e[i].kind == LY_AWARD;
+			agg[nagg++] = (struct ly_agg){ .funnel = 1,
+			    .district = x->district, .channel = x->channel,
+			    .enroll_day = x->enroll_day,
+			    .shard = ly_shard(x->id), .earned = earn,
+			    .earned_30d = earn && x->within_30d,
+			    .redeemed = !earn };
+			if (earn) {
+				x->earn_open = 0;
+				x->first_earn = 1;
+			} else {
+				x->redeem_open = 0;
+				x->first_redeem = 1;
+			}
+		}
+	}
+
+	if ((res = ly_lm_move(db, m, nm, now, v)) != LY_OK ||
+	    (res = ly_entries_insert(db, e, n, now, v)) != LY_OK)
+		goto out;
+	qsort(agg, nagg, sizeof(*agg), ly_agg_cmp);
+	nagg = ly_agg_fold(agg, nagg);
+	res = ly_aggs_upsert(db, agg, nagg, day, v);
+out:
+	free(v);
+	free(agg);
+	free(m);
+	return res;
 }

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -42,6 +43,9 @@ struct db {
 	char		*rbuf[LIM_DB_COLS];
 	size_t		 rcap[LIM_DB_COLS];
 	struct db_row	 row;
+	MYSQL_BIND	*pbig;		/* binds beyond LIM_DB_PARAMS */
+	unsigned long	*pbiglen;
+	size_t		 pbigcap;
 	unsigned long long affected;
 	unsigned long long insert_id;
 	char		 err[256];
@@ -218,6 +222,8 @@ db_close(struct db *db)
 	db_disconnect(db);
 	for (i = 0; i < LIM_DB_COLS; i++)
 		free(db->rbuf[i]);
+	free(db->pbig);
+	free(db->pbiglen);
 	free(db);
 }
 
@@ -279,8 +285,8 @@ static enum db_res
 db_run(struct db *db, const char *sql, const struct db_val *params,
     size_t nparams)
 {
-	MYSQL_BIND pb[LIM_DB_PARAMS];
-	unsigned long plen[LIM_DB_PARAMS];
+	MYSQL_BIND pbs[LIM_DB_PARAMS], *pb = pbs;
+	unsigned long plens[LIM_DB_PARAMS], *plen = plens;
 	MYSQL_STMT *st = NULL;
 	MYSQL_RES *meta = NULL;
 	MYSQL_FIELD *f;
@@ -294,8 +300,25 @@ db_run(struct db *db, const char *sql, const struct db_val *params,
 	}
 	if (db->my == NULL)
 		return DB_DOWN;
-	if (nparams > LIM_DB_PARAMS)
+	if (nparams > LIM_DB_PARAMS_MAX)
 		return DB_ERR;
+	if (nparams > LIM_DB_PARAMS) {
+		/* multi-row statements: a buffer kept with the connection */
+		if (nparams > db->pbigcap) {
+			MYSQL_BIND *nb = realloc(db->pbig, nparams * sizeof(*nb));
+			unsigned long *nl;
+			if (nb == NULL)
+				return DB_ERR;
+			db->pbig = nb;
+			if ((nl = realloc(db->pbiglen, nparams * sizeof(*nl))) ==
+			    NULL)
+				return DB_ERR;
+			db->pbiglen = nl;
+			db->pbigcap = nparams;
+		}
+		pb = db->pbig;
+		plen = db->pbiglen;
+	}
 	if ((r = db_prepare(db, sql, &st)) != DB_OK)
 		return r;
 	if (mysql_stmt_param_count(st) != nparams) {
@@ -303,7 +326,7 @@ db_run(struct db *db, const char *sql, const struct db_val *params,
 		    "count mismatch\" stmt=\"%.60s\"\n", sql);
 		return DB_ERR;
 	}
-	memset(pb, 0, sizeof(pb));
+	memset(pb, 0, (nparams > 0 ? nparams : 1) * sizeof(*pb));
 	for (i = 0; i < nparams; i++) {
 		switch (params[i].t) {
 		case DB_VNULL:
@@ -478,6 +501,95 @@ unsigned long long
 db_insert_id(const struct db *db)
 {
 	return db->insert_id;
+}
+
+/*
+ * Multi-row statement texts: one slot per (struct db_multi, power of two),
+ * built on first use under a mutex and never freed (a few KiB each, a few
+ * dozen in all). The list is short and searched linearly.
+ */
+#define DB_MULTI_SIZES	8	/* 1, 2, 4, ... LIM_DB_ROWS_MAX (128) */
+#define DB_MULTI_SLOTS	64	/* distinct struct db_multi in the program */
+
+struct db_multi_slot {
+	const struct db_multi	*m;
+	char			*text[DB_MULTI_SIZES];
+};
+
+static pthread_mutex_t db_multi_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct db_multi_slot db_multi_slots[DB_MULTI_SLOTS];
+
+static char *
+db_multi_build(const struct db_multi *m, size_t n)
+{
+	size_t hl = strlen(m->head), ul = strlen(m->unit), sl = strlen(m->sep),
+	    tl = strlen(m->tail), len, i;
+	char *t, *p;
+
+	len = hl + n * ul + (n - 1) * sl + tl + 1;
+	if ((t = malloc(len)) == NULL)
+		return NULL;
+	p = t;
+	memcpy(p, m->head, hl);
+	p += hl;
+	for (i = 0; i < n; i++) {
+		if (i > 0) {
+			memcpy(p, m->sep, sl);
+			p += sl;
+		}
+		memcpy(p, m->unit, ul);
+		p += ul;
+	}
+	memcpy(p, m->tail, tl + 1);
+	return t;
+}
+
+const char *
+db_multi_sql(const struct db_multi *m, size_t n)
+{
+	struct db_multi_slot *s = NULL;
+	const char *out = NULL;
+	size_t i, k;
+
+	for (k = 0; k < DB_MULTI_SIZES && ((size_t)1 << k) != n; k++)
+		;
+	if (k == DB_MULTI_SIZES || n > LIM_DB_ROWS_MAX)
+		return NULL;
+	pthread_mutex_lock(&db_multi_lock);
+	for (i = 0; i < DB_MULTI_SLOTS; i++) {
+		if (db_multi_slots[i].m == m || db_multi_slots[i].m == NULL) {
+			s = &db_multi_slots[i];
+			break;
+		}
+	}
+	if (s == NULL) {
+		fprintf(stderr, "level=error component=db error=\"multi-row "
+		    "statement table full: raise DB_MULTI_SLOTS\"\n");
+		goto out;
+	}
+	s->m = m;
+	if (s->text[k] == NULL)
+		s->text[k] = db_multi_build(m, n);
+	out = s->text[k];
+out:
+	pthread_mutex_unlock(&db_multi_lock);
+	return out;
+}
+
+size_t
+db_multi_take(size_t n)
+{
+	size_t k = LIM_DB_ROWS_MAX;
+
+	while (k > n)
+		k >>= 1;
+	return k;
+}
+
+size_t
+db_multi_pad(size_t n)
+{
+	return n <= 8 ? 8 : n <= 32 ? 32 : LIM_DB_ROWS_MAX;
 }
 
 static const char *const db_txn_stmts[] = {

@@ -56,8 +56,15 @@
 #define LIM_DB_CONNECT_S      2            /* connect timeout: a down database answers 503 fast */
 #define LIM_DB_RW_S           10           /* read/write timeout: no request hangs on a dead server */
 #define LIM_DB_COLS           32           /* widest result row */
-#define LIM_DB_PARAMS         32           /* most bound parameters in one statement */
-#define LIM_DB_STMT_CACHE     256          /* prepared statements per connection (open addressing) */
+#define LIM_DB_PARAMS         32           /* bound parameters held on the stack; more come from a
+                                            * per-connection buffer grown on demand */
+#define LIM_DB_PARAMS_MAX     2048         /* most bound parameters in one statement: a multi-row
+                                            * INSERT of LIM_DB_ROWS_MAX awards (11 columns) */
+#define LIM_DB_ROWS_MAX       128          /* rows (or IN-list values) in one multi-row statement:
+                                            * 1000 batch items in ~8 statements a step; texts exist
+                                            * for the powers of two up to it (db_multi_sql) */
+#define LIM_DB_STMT_CACHE     512          /* prepared statements per connection (open addressing);
+                                            * the multi-row texts add ~100 */
 
 /* Aggregates: hot rows are split into shards so that concurrent awards do
  * not queue on one row lock; stats sum over the shards. */
