@@ -26,9 +26,11 @@
  *      and the member's running balance;
  *   6. the new awards, multi-row, in reference order (a second lock order
  *      shared by all batches), then their ids read back; if a reference
- *      was inserted by another transaction after step 4 the INSERT fails
- *      with a duplicate and the whole transaction re-runs (LY_RETRY:
- *      ht_txn rolls back, so nothing is half done);
+ *      was awarded by another transaction after step 4, the INSERT fails
+ *      with a duplicate: the new awards are rolled back to a savepoint
+ *      taken before step 4 (the member locks stay, so steps 1-3 hold) and
+ *      steps 4-6 run again, now seeing that award (each round sees at
+ *      least one more; after AB_ROUNDS the whole transaction re-runs);
  *   7. the ledger entries through ly_ledger_append_many() (balances,
  *      aggregates, funnel), and the access log, multi-row, in item order.
  */
@@ -107,6 +109,7 @@ struct ab_member {
 	int			 found;	/* active and this issuer allowed */
 	char			 district[LIM_CODE_MAX + 1];
 	long long		 balance;	/* running, in item order */
+	long long		 balance0;	/* as locked */
 };
 
 /* A distinct rule code as the items wrote it. */
@@ -132,7 +135,8 @@ struct ab_bonus {
 struct ab_pair {
 	size_t		 rule;
 	uint64_t	 member_id;
-	long long	 today;
+	long long	 today;		/* running */
+	long long	 today0;	/* as read */
 };
 
 /* A distinct external reference. */
@@ -172,6 +176,11 @@ struct ab_run {
 	size_t			 nrefs;
 	struct db_val		*v;		/* parameters of one statement */
 };
+
+/* Rounds of steps 4-6 before giving up to a re-run of the transaction:
+ * each round follows a reference awarded concurrently, which only
+ * concurrent requests with the same references cause. */
+#define AB_ROUNDS 16
 
 /* The column count of the widest multi-row statement (awards INSERT). */
 #define AB_PARAMS (LIM_DB_ROWS_MAX * 11 + 2)
@@ -318,7 +327,7 @@ ab_members(struct ab_run *b)
 			m->id = (uint64_t)row->col[1].i;
 			snprintf(m->district, sizeof(m->district), "%s",
 			    row->col[2].s);
-			m->balance = row->col[3].i;
+			m->balance = m->balance0 = row->col[3].i;
 			m->found = row->col[4].i != 0;
 		}
 		if (r != DB_DONE)
@@ -466,7 +475,7 @@ ab_today(struct ab_run *b)
 		while ((r = db_next(b->db, &row)) == DB_ROW)
 			if ((p = ab_pair_find(b, at, end,
 			    (uint64_t)row->col[0].i)) != NULL)
-				p->today = row->col[1].i;
+				p->today = p->today0 = row->col[1].i;
 		if (r != DB_DONE)
 			return ly_from_db(r);
 	}
@@ -548,6 +557,7 @@ ab_seen(struct ab_run *b)
 	const char *sql;
 	enum db_res r;
 
+	b->nrefs = 0;
 	k = ab_sorted(b, ab_by_ref);
 	for (i = 0; i < k; i++) {
 		const char *ref = b->items[b->order[i]].in.external_ref;
@@ -602,6 +612,11 @@ ab_compute(struct ab_run *b)
 	size_t i;
 	int capped;
 
+	/* from the locked state: this may be a second round */
+	for (i = 0; i < b->nmem; i++)
+		b->mem[i].balance = b->mem[i].balance0;
+	for (i = 0; i < b->npairs; i++)
+		b->pairs[i].today = b->pairs[i].today0;
 	for (i = 0; i < b->n; i++) {
 		if (!ab_live(b, i))
 			continue;
@@ -611,6 +626,7 @@ ab_compute(struct ab_run *b)
 		ru = &b->rules[w->rule];
 		x = &b->refs[w->ref];
 		memset(&it->out, 0, sizeof(it->out));
+		w->fresh = 0;
 		if (x->old) {
 			it->out = x->award;
 			it->out.duplicate = 1;
@@ -687,14 +703,8 @@ ab_insert(struct ab_run *b)
 		if ((sql = db_multi_sql(&ab_multi[AB_M_INSERT], c)) == NULL)
 			return LY_NOMEM;
 		r = db_exec(b->db, sql, b->v, c * 11);
-		if (r == DB_DUP) {
-			/* awarded meanwhile by another transaction: the
-			 * caps computed above may be wrong; start again */
-			fprintf(stderr, "level=info component=awards "
-			    "msg=\"batch: a reference was awarded "
-			    "concurrently; re-running the batch\"\n");
-			return LY_RETRY;
-		}
+		if (r == DB_DUP)
+			return LY_CONFLICT;	/* awarded meanwhile */
 		if (r != DB_OK)
 			return ly_from_db(r);
 	}
@@ -810,7 +820,9 @@ ly_award_batch(struct db *db, struct ly_award_item *items, size_t n)
 {
 	struct ab_run b;
 	enum ly_res res = LY_OK;
+	enum db_res d;
 	size_t i;
+	int round;
 
 	memset(&b, 0, sizeof(b));
 	b.db = db;
@@ -845,8 +857,30 @@ ly_award_batch(struct db *db, struct ly_award_item *items, size_t n)
 		goto out;
 	}
 	if ((res = ab_members(&b)) != LY_OK || (res = ab_rules(&b)) != LY_OK ||
-	    (res = ab_today(&b)) != LY_OK || (res = ab_seen(&b)) != LY_OK ||
-	    (res = ab_compute(&b)) != LY_OK || (res = ab_insert(&b)) != LY_OK)
+	    (res = ab_today(&b)) != LY_OK)
+		goto out;
+	for (round = 0; ; round++) {
+		if (round == AB_ROUNDS) {
+			res = LY_RETRY;	/* the whole transaction, then */
+			goto out;
+		}
+		if ((d = db_savepoint_step(db)) != DB_OK) {
+			res = ly_from_db(d);
+			goto out;
+		}
+		if ((res = ab_seen(&b)) != LY_OK ||
+		    (res = ab_compute(&b)) != LY_OK)
+			goto out;
+		if ((res = ab_insert(&b)) != LY_CONFLICT)
+			break;
+		/* a reference was awarded by another transaction since
+		 * ab_seen: undo this round's awards and look again */
+		if ((d = db_rollback_step(db)) != DB_OK) {
+			res = ly_from_db(d);
+			goto out;
+		}
+	}
+	if (res != LY_OK)
 		goto out;
 	ab_finish(&b);
 	res = ab_ledger(&b);

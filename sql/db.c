@@ -599,6 +599,8 @@ static const char *const db_txn_stmts[] = {
 	"SAVEPOINT effect",
 	"ROLLBACK TO SAVEPOINT effect",
 	"SELECT 1",
+	"SAVEPOINT step",
+	"ROLLBACK TO SAVEPOINT step",
 };
 
 enum db_res
@@ -643,6 +645,18 @@ void
 db_rollback_savepoint(struct db *db)
 {
 	(void)db_run(db, db_txn_stmts[4], NULL, 0);
+}
+
+enum db_res
+db_savepoint_step(struct db *db)
+{
+	return db_run(db, db_txn_stmts[6], NULL, 0);
+}
+
+enum db_res
+db_rollback_step(struct db *db)
+{
+	return db_run(db, db_txn_stmts[7], NULL, 0);
 }
 
 int

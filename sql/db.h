@@ -110,6 +110,11 @@ enum db_res	 db_commit(struct db *db) DB_WARN_UNUSED;
 void		 db_rollback(struct db *db);
 enum db_res	 db_savepoint(struct db *db) DB_WARN_UNUSED;
 void		 db_rollback_savepoint(struct db *db);
+/* A second savepoint ("step"), for a domain function that must undo part
+ * of its own work and try again inside the caller's transaction, without
+ * touching the caller's ("effect"). Row locks taken after it are kept. */
+enum db_res	 db_savepoint_step(struct db *db) DB_WARN_UNUSED;
+enum db_res	 db_rollback_step(struct db *db) DB_WARN_UNUSED;
 int		 db_in_txn(const struct db *db);
 
 /* DB_OK when the server answers, reconnecting if needed. */
