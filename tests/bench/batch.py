@@ -20,8 +20,11 @@ What it does:
   3. single: wrk with C connections (default 8) for S seconds, each request
      one award, rotating members, distinct references;
   4. prints one line per benchmark: name, awards/s, requests/s, p50 and p99
-     request latency, non-2xx answers; and checks in the database (through
-     the stack's MariaDB socket) that the awards counted were credited.
+     request latency, non-2xx answers, the awards found in the database
+     (through the stack's MariaDB socket), and the CPU time perkd and
+     MariaDB spent per 1000 awards (from /proc, by the pid files under
+     PERKD_VAR): on a machine shared with other work the awards a second
+     follow the CPU share the stack gets; the CPU per award does not.
 
 A non-2xx answer or a per-item result that is not 201 is counted and
 reported as an error: the figures are only good if errors=0.
@@ -181,6 +184,24 @@ end
 """
 
 
+def cpu_ticks():
+    """CPU time (user + system, in clock ticks) used so far by perkd and
+    by MariaDB of the stack, from their pid files: on a shared machine the
+    CPU each award costs is steadier than the awards a second."""
+    out = {}
+    for name, pidfile in (("perkd", "run/perkd.pid"),
+                          ("mariadb", "mariadb/mysqld.pid")):
+        try:
+            with open(os.path.join(ENV["PERKD_VAR"], pidfile)) as f:
+                pid = f.read().strip()
+            with open("/proc/%s/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            out[name] = int(fields[11]) + int(fields[12])
+        except (OSError, ValueError, IndexError):
+            out[name] = None
+    return out
+
+
 def wrk(run, members, mode, conns, seconds):
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(LUA_COMMON % {"run": run, "members": members, "mode": mode,
@@ -232,15 +253,28 @@ def main():
                               ("single", "s", a.single_conns)):
         if a.only and a.only != name:
             continue
+        db0 = credited(run, mode)
+        c0 = cpu_ticks()
         r = wrk(run, a.members, mode, conns, a.seconds)
+        # requests still running when wrk stops finish (their CPU and
+        # their awards both count, for the CPU per award)
+        time.sleep(3)
+        c1 = cpu_ticks()
         per = 1000 if mode == "b" else 1
         awards = (r["requests"] - r["non2xx"]) * per - r["bad_items"]
-        db = credited(run, mode)
+        db = credited(run, mode) - db0
+        hz = os.sysconf("SC_CLK_TCK")
+        cpu = " ".join(
+            "%s_cpu_ms_per_1000=%s" % (k, "?" if c0[k] is None or c1[k] is None
+                                        or db == 0 else
+                                        "%.0f" % ((c1[k] - c0[k]) * 1000.0 / hz
+                                                  * 1000 / db))
+            for k in ("perkd", "mariadb"))
         print("%-6s conns=%d awards/s=%.0f req/s=%.1f p50=%.1fms p99=%.1fms "
-              "non2xx=%d socket_errors=%d bad_items=%d credited_in_db=%d"
+              "non2xx=%d socket_errors=%d bad_items=%d credited_in_db=%d %s"
               % (name, conns, awards / r["seconds"], r["requests"] / r["seconds"],
                  r["p50_ms"], r["p99_ms"], r["non2xx"], r["socket_errors"],
-                 r["bad_items"], db))
+                 r["bad_items"], db, cpu))
         sys.stdout.flush()
 
 
