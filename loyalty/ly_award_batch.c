@@ -31,8 +31,9 @@
  *      taken before step 4 (the member locks stay, so steps 1-3 hold) and
  *      steps 4-6 run again, now seeing that award (each round sees at
  *      least one more; after AB_ROUNDS the whole transaction re-runs);
- *   7. the ledger entries through ly_ledger_append_many() (balances,
- *      aggregates, funnel), and the access log, multi-row, in item order.
+ *   7. the ledger entries through ly_ledger_append_many_locked() with the
+ *      member rows as step 1 read them (balances, aggregates, funnel),
+ *      and the access log, multi-row, in item order.
  */
 #include "config.h"
 
@@ -80,8 +81,8 @@ enum ab_multi {
 };
 
 static const struct db_multi ab_multi[AB_M__MAX] = {
-	[AB_M_MEMBERS] = { "SELECT m.subject_hash, m.id, "
-	    "COALESCE(m.district, ''), m.balance, (m.sources_all = 1 OR "
+	[AB_M_MEMBERS] = { "SELECT m.subject_hash, " LY_LEDGER_LOCK_COLS ", "
+	    "(m.sources_all = 1 OR "
 	    "EXISTS (SELECT 1 FROM member_sources s WHERE s.member_id = m.id "
 	    "AND s.org_id = ?)) FROM members m FORCE INDEX (members_subject) "
 	    "WHERE m.status = 'active' AND m.subject_hash IN (", "?", ", ",
@@ -107,7 +108,8 @@ struct ab_member {
 	const unsigned char	*hash;
 	uint64_t		 id;
 	int			 found;	/* active and this issuer allowed */
-	char			 district[LIM_CODE_MAX + 1];
+	struct ly_ledger_lock	 lock;	/* as locked, for the ledger */
+	const char		*district;	/* lock.district */
 	long long		 balance;	/* running, in item order */
 	long long		 balance0;	/* as locked */
 };
@@ -324,11 +326,11 @@ ab_members(struct ab_run *b)
 			if (row->col[0].len != 32 || (m = ab_member_find(b,
 			    (const unsigned char *)row->col[0].s)) == NULL)
 				continue;
-			m->id = (uint64_t)row->col[1].i;
-			snprintf(m->district, sizeof(m->district), "%s",
-			    row->col[2].s);
-			m->balance = m->balance0 = row->col[3].i;
-			m->found = row->col[4].i != 0;
+			ly_ledger_lock_read(row, 1, &m->lock);
+			m->id = m->lock.id;
+			m->district = m->lock.district;
+			m->balance = m->balance0 = m->lock.balance;
+			m->found = row->col[1 + LY_LEDGER_LOCK_NCOLS].i != 0;
 		}
 		if (r != DB_DONE)
 			return ly_from_db(r);
@@ -764,14 +766,23 @@ ab_finish(struct ab_run *b)
 static enum ly_res
 ab_ledger(struct ab_run *b)
 {
+	struct ly_ledger_lock *locks;
 	struct ly_entry *e;
-	size_t i, ne = 0, at, c, k;
+	size_t i, ne = 0, nl = 0, at, c, k;
 	const char *sql;
 	enum ly_res res;
 	enum db_res r;
 
-	if ((e = calloc(b->n, sizeof(*e))) == NULL)
+	e = calloc(b->n, sizeof(*e));
+	locks = calloc(b->nmem ? b->nmem : 1, sizeof(*locks));
+	if (e == NULL || locks == NULL) {
+		free(e);
+		free(locks);
 		return LY_NOMEM;
+	}
+	for (i = 0; i < b->nmem; i++)
+		if (b->mem[i].found)
+			locks[nl++] = b->mem[i].lock;
 	for (i = 0; i < b->n; i++) {
 		if (!ab_live(b, i) || !b->w[i].fresh ||
 		    b->items[i].out.points <= 0)
@@ -784,7 +795,8 @@ ab_ledger(struct ab_run *b)
 		    .campaign_id = b->items[i].out.campaign_id };
 		b->order[ne - 1] = i;
 	}
-	res = ly_ledger_append_many(b->db, e, ne);
+	/* the member rows step 1 locked and read: not read again */
+	res = ly_ledger_append_many_locked(b->db, e, ne, locks, nl);
 	/* the ledger computed the same balances from the locked rows */
 	for (i = 0; res == LY_OK && i < ne; i++)
 		if (e[i].balance_after != b->items[b->order[i]].out.balance) {
@@ -792,6 +804,7 @@ ab_ledger(struct ab_run *b)
 			    "msg=\"batch: balance mismatch\"\n");
 			res = LY_INTERNAL;
 		}
+	free(locks);
 	free(e);
 	if (res != LY_OK)
 		return res;

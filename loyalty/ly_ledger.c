@@ -39,6 +39,7 @@ enum ly_ledger_stmt {
 	LEDGER_FIRST_REDEEM,
 	LEDGER_FUNNEL_EARN,
 	LEDGER_FUNNEL_REDEEM,
+	LEDGER_MOVE_LOCKED,
 	LEDGER_STMT__MAX
 };
 
@@ -54,13 +55,9 @@ enum ly_ledger_multi {
 
 static const struct db_multi ly_ledger_multi[LEDGER_M__MAX] = {
 	/* padded with a repeated id; locks in id order (primary key range) */
-	[LEDGER_M_LOCK] = { "SELECT id, balance, lifetime_points, "
-	    "COALESCE(district, ''), COALESCE(channel, ''), "
-	    "FLOOR(UNIX_TIMESTAMP(enrolled_at)), first_earned_at IS NULL, "
-	    "first_redeemed_at IS NULL, "
-	    "enrolled_at >= UTC_TIMESTAMP(6) - INTERVAL 30 DAY "
-	    "FROM members WHERE status = 'active' AND id IN (", "?", ", ",
-	    ") ORDER BY id FOR UPDATE" },
+	[LEDGER_M_LOCK] = { "SELECT " LY_LEDGER_LOCK_COLS " FROM members m "
+	    "WHERE m.status = 'active' AND m.id IN (", "?", ", ",
+	    ") ORDER BY m.id FOR UPDATE" },
 	/* one row per member: (id, balance delta, lifetime delta, first
 	 * earn, first redemption); padding rows have id 0 and touch nothing */
 	[LEDGER_M_MOVE] = { "UPDATE members m JOIN (", "SELECT ? AS id, "
@@ -115,6 +112,14 @@ static const char *const ly_ledger_stmts[LEDGER_STMT__MAX] = {
 	[LEDGER_FUNNEL_REDEEM] = "INSERT INTO agg_funnel_daily (enroll_day, "
 	    "district, channel, shard, redeemed) VALUES (?, ?, ?, ?, 1) "
 	    "ON DUPLICATE KEY UPDATE redeemed = redeemed + 1",
+	/* LEDGER_MOVE and the first earn/redemption time in one statement,
+	 * for a member row the caller holds locked */
+	[LEDGER_MOVE_LOCKED] = "UPDATE members SET balance = balance + ?, "
+	    "lifetime_points = lifetime_points + ?, "
+	    "first_earned_at = IF(? = 1 AND first_earned_at IS NULL, ?, "
+	    "first_earned_at), first_redeemed_at = IF(? = 1 AND "
+	    "first_redeemed_at IS NULL, ?, first_redeemed_at) "
+	    "WHERE id = ? AND status = 'active' AND balance + ? >= 0",
 };
 
 static const char *const ly_kind_names[LY_KIND__MAX] = {
@@ -229,20 +234,110 @@ ly_ledger_append(struct db *db, struct ly_entry *e)
 	return LY_OK;
 }
 
+void
+ly_ledger_lock_read(const struct db_row *row, size_t first,
+    struct ly_ledger_lock *out)
+{
+	const struct db_col *c = &row->col[first];
+
+	memset(out, 0, sizeof(*out));
+	out->id = (uint64_t)c[0].i;
+	out->balance = c[1].i;
+	out->lifetime = c[2].i;
+	snprintf(out->district, sizeof(out->district), "%s", c[3].s ? c[3].s :
+	    "");
+	snprintf(out->channel, sizeof(out->channel), "%s", c[4].s ? c[4].s :
+	    "");
+	/* the cohort day in the programme's time zone, as enrolment
+	 * counted it (ly_member_enroll) */
+	ly_day((time_t)c[5].i, out->enroll_day);
+	out->earn_open = (int)c[6].i;
+	out->redeem_open = (int)c[7].i;
+	out->within_30d = (int)c[8].i;
+}
+
+static int
+ly_entry_valid(const struct ly_entry *e)
+{
+	return e->kind >= 0 && e->kind < LY_KIND__MAX && e->points != 0 &&
+	    ((e->kind == LY_AWARD || e->kind == LY_REFUND) ? e->points > 0 :
+	    e->points < 0);
+}
+
+enum ly_res
+ly_ledger_append_locked(struct db *db, struct ly_ledger_lock *m,
+    struct ly_entry *e)
+{
+	char now[32], day[11];
+	long long lifetime_delta;
+	int first_earn, first_redeem;
+	enum db_res r;
+
+	if (!ly_entry_valid(e) || e->member_id != m->id)
+		return LY_INVAL;
+	if (m->balance + e->points < 0)
+		return LY_INSUFFICIENT_POINTS;
+	lifetime_delta = e->kind == LY_AWARD ? e->points : 0;
+	first_earn = e->kind == LY_AWARD && m->earn_open;
+	first_redeem = e->kind == LY_REDEMPTION && m->redeem_open;
+	ly_now(now);
+	struct db_val mv[] = { db_int(e->points), db_int(lifetime_delta),
+	    db_int(first_earn), db_text(now), db_int(first_redeem),
+	    db_text(now), db_int((long long)e->member_id), db_int(e->points) };
+	if ((r = db_exec(db, ly_ledger_stmts[LEDGER_MOVE_LOCKED], mv, 8)) !=
+	    DB_OK)
+		return r == DB_CHECK ? LY_INSUFFICIENT_POINTS : ly_from_db(r);
+	if (db_affected(db) != 1)
+		return LY_INTERNAL;	/* the caller's lock was not held */
+	m->balance += e->points;
+	m->lifetime += lifetime_delta;
+	e->balance_after = m->balance;
+	e->lifetime_after = m->lifetime;
+
+	struct db_val ins[] = { db_int((long long)e->member_id), db_text(now),
+	    db_text(ly_kind_str(e->kind)), db_int(e->points),
+	    db_int(e->balance_after), ly_opt_id(e->rule_id),
+	    ly_opt_id(e->perk_id), ly_opt_id(e->award_id),
+	    ly_opt_id(e->redemption_id) };
+	if ((r = db_exec(db, ly_ledger_stmts[LEDGER_INSERT], ins, 9)) != DB_OK)
+		return ly_from_db(r);
+	e->id = db_insert_id(db);
+
+	ly_day(time(NULL), day);
+	struct db_val agg[] = { db_text(day), db_text(m->district),
+	    db_text(ly_kind_str(e->kind)),
+	    db_int((long long)(e->kind == LY_AWARD ? e->rule_id : e->perk_id)),
+	    db_int((long long)e->campaign_id),
+	    db_int(ly_shard(e->member_id)), db_int(e->points) };
+	if ((r = db_exec(db, ly_ledger_stmts[LEDGER_AGG_POINTS], agg, 7)) !=
+	    DB_OK)
+		return ly_from_db(r);
+	if (first_earn) {
+		m->earn_open = 0;
+		struct db_val fe[] = { db_text(m->enroll_day),
+		    db_text(m->district), db_text(m->channel),
+		    db_int(ly_shard(e->member_id)), db_int(m->within_30d) };
+		r = db_exec(db, ly_ledger_stmts[LEDGER_FUNNEL_EARN], fe, 5);
+	} else if (first_redeem) {
+		m->redeem_open = 0;
+		struct db_val fr[] = { db_text(m->enroll_day),
+		    db_text(m->district), db_text(m->channel),
+		    db_int(ly_shard(e->member_id)) };
+		r = db_exec(db, ly_ledger_stmts[LEDGER_FUNNEL_REDEEM], fr, 4);
+	}
+	return ly_from_db(r);
+}
+
 /* ---- many entries at once ---- */
 
 /* A member as locked by ly_ledger_append_many, and what the call does to
  * it. */
 struct ly_lm {
-	uint64_t	 id;
-	int		 found;
-	long long	 balance, lifetime;	/* running, from the locked row */
-	long long	 delta, lifetime_delta;
-	char		 district[LIM_CODE_MAX + 1];
-	char		 channel[LIM_CODE_MAX + 1];
-	char		 enroll_day[11];
-	int		 earn_open, redeem_open, within_30d;
-	int		 first_earn, first_redeem;	/* set by this call */
+	uint64_t		 id;
+	int			 found;
+	struct ly_ledger_lock	 st;	/* running, from the locked row */
+	long long		 delta, lifetime_delta;
+	int			 first_earn, first_redeem;	/* by this call */
 };
 
 /* One aggregate row summed in C: agg_points_daily (funnel = 0) or
@@ -346,16 +441,7 @@ ly_lm_lock(struct db *db, struct ly_lm *m, size_t nm, struct db_val *v)
 			    NULL)
 				continue;
 			x->found = 1;
-			x->balance = row->col[1].i;
-			x->lifetime = row->col[2].i;
-			snprintf(x->district, sizeof(x->district), "%s",
-			    row->col[3].s);
-			snprintf(x->channel, sizeof(x->channel), "%s",
-			    row->col[4].s);
-			ly_day((time_t)row->col[5].i, x->enroll_day);
-			x->earn_open = (int)row->col[6].i;
-			x->redeem_open = (int)row->col[7].i;
-			x->within_30d = (int)row->col[8].i;
+			ly_ledger_lock_read(row, 0, &x->st);
 		}
 		if (r != DB_DONE)
 			return ly_from_db(r);
@@ -366,27 +452,38 @@ ly_lm_lock(struct db *db, struct ly_lm *m, size_t nm, struct db_val *v)
 	return LY_OK;
 }
 
-/* One UPDATE row per member (padded with id 0): balance, lifetime, first
- * earn and redemption times. Each must match an active member. */
+/* One UPDATE row per member that changes (padded with id 0): balance,
+ * lifetime, first earn and redemption times. Each must match an active
+ * member. */
 static enum ly_res
 ly_lm_move(struct db *db, const struct ly_lm *m, size_t nm,
     const char *now, struct db_val *v)
 {
-	size_t at, k, pad, i;
+	size_t at = 0, k, pad, i;
 	const struct ly_lm *x;
 	const char *sql;
 	enum db_res r;
 
-	for (at = 0; at < nm; at += k) {
-		k = nm - at < LIM_DB_ROWS_MAX ? nm - at : LIM_DB_ROWS_MAX;
+	for (;;) {
+		for (k = 0; at < nm && k < LIM_DB_ROWS_MAX; at++) {
+			x = &m[at];
+			if (x->delta == 0 && x->lifetime_delta == 0 &&
+			    !x->first_earn && !x->first_redeem)
+				continue;
+			v[k * 5] = db_int((long long)x->id);
+			v[k * 5 + 1] = db_int(x->delta);
+			v[k * 5 + 2] = db_int(x->lifetime_delta);
+			v[k * 5 + 3] = db_int(x->first_earn);
+			v[k * 5 + 4] = db_int(x->first_redeem);
+			k++;
+		}
+		if (k == 0)
+			return LY_OK;
 		pad = db_multi_pad(k);
-		for (i = 0; i < pad; i++) {
-			x = i < k ? &m[at + i] : NULL;
-			v[i * 5] = db_int(x ? (long long)x->id : 0);
-			v[i * 5 + 1] = db_int(x ? x->delta : 0);
-			v[i * 5 + 2] = db_int(x ? x->lifetime_delta : 0);
-			v[i * 5 + 3] = db_int(x ? x->first_earn : 0);
-			v[i * 5 + 4] = db_int(x ? x->first_redeem : 0);
+		for (i = k; i < pad; i++) {
+			v[i * 5] = db_int(0);
+			v[i * 5 + 1] = v[i * 5 + 2] = v[i * 5 + 3] =
+			    v[i * 5 + 4] = db_int(0);
 		}
 		v[pad * 5] = db_text(now);
 		v[pad * 5 + 1] = db_text(now);
@@ -399,7 +496,6 @@ ly_lm_move(struct db *db, const struct ly_lm *m, size_t nm,
 		if (db_affected(db) != k)
 			return LY_NOT_ENROLLED;
 	}
-	return LY_OK;
 }
 
 /* Multi-row INSERT of the entries, in their order. */
@@ -481,81 +577,61 @@ ly_aggs_upsert(struct db *db, const struct ly_agg *a, size_t n,
 	return LY_OK;
 }
 
-enum ly_res
-ly_ledger_append_many(struct db *db, struct ly_entry *e, size_t n)
+/* The work shared by both entry points, on the members m (sorted by id,
+ * locked and read). */
+static enum ly_res
+ly_ledger_many(struct db *db, struct ly_entry *e, size_t n, struct ly_lm *m,
+    size_t nm, struct db_val *v)
 {
-	struct ly_lm *m = NULL, *x;
 	struct ly_agg *agg = NULL;
-	struct db_val *v = NULL;
+	struct ly_lm *x;
 	char now[32], day[11];
-	size_t i, nm = 0, nagg = 0;
+	size_t i, nagg = 0;
 	enum ly_res res = LY_OK;
 
-	if (n == 0)
-		return LY_OK;
-	for (i = 0; i < n; i++)
-		if (e[i].kind < 0 || e[i].kind >= LY_KIND__MAX ||
-		    e[i].points == 0 || ((e[i].kind == LY_AWARD ||
-		    e[i].kind == LY_REFUND) ? e[i].points < 0 :
-		    e[i].points > 0))
-			return LY_INVAL;
-	m = calloc(n, sizeof(*m));
-	agg = calloc(2 * n, sizeof(*agg));
-	/* the widest statement: LIM_DB_ROWS_MAX ledger rows of 9 values, or
-	 * member moves of 5 values and two more */
-	v = calloc(LIM_DB_ROWS_MAX * 9 + 2, sizeof(*v));
-	if (m == NULL || agg == NULL || v == NULL) {
-		res = LY_NOMEM;
-		goto out;
-	}
-
-	/* the distinct members, ascending: the lock order */
-	for (i = 0; i < n; i++)
-		m[i].id = e[i].member_id;
-	qsort(m, n, sizeof(*m), ly_lm_cmp);
-	for (i = 0; i < n; i++)
-		if (nm == 0 || m[nm - 1].id != m[i].id)
-			m[nm++] = m[i];
-	if ((res = ly_lm_lock(db, m, nm, v)) != LY_OK)
-		goto out;
-
+	if ((agg = calloc(2 * n, sizeof(*agg))) == NULL)
+		return LY_NOMEM;
 	/* every balance after, in entry order, as single appends would */
 	ly_now(now);
 	ly_day(time(NULL), day);
 	for (i = 0; i < n; i++) {
-		x = ly_lm_find(m, nm, e[i].member_id);
-		if (x->balance + e[i].points < 0) {
+		if ((x = ly_lm_find(m, nm, e[i].member_id)) == NULL) {
+			res = LY_INVAL;
+			goto out;
+		}
+		if (x->st.balance + e[i].points < 0) {
 			res = LY_INSUFFICIENT_POINTS;
 			goto out;
 		}
-		x->balance += e[i].points;
+		x->st.balance += e[i].points;
 		x->delta += e[i].points;
 		if (e[i].kind == LY_AWARD) {
-			x->lifetime += e[i].points;
+			x->st.lifetime += e[i].points;
 			x->lifetime_delta += e[i].points;
 		}
 		e[i].id = 0;	/* not read back */
-		e[i].balance_after = x->balance;
-		e[i].lifetime_after = x->lifetime;
-		agg[nagg++] = (struct ly_agg){ .district = x->district,
+		e[i].balance_after = x->st.balance;
+		e[i].lifetime_after = x->st.lifetime;
+		agg[nagg++] = (struct ly_agg){ .district = x->st.district,
 		    .kind = e[i].kind, .ref_id = e[i].kind == LY_AWARD ?
 		    e[i].rule_id : e[i].perk_id, .campaign_id = e[i].campaign_id,
 		    .shard = ly_shard(x->id), .entries = 1,
 		    .points = e[i].points };
-		if ((e[i].kind == LY_AWARD && x->earn_open) ||
-		    (e[i].kind == LY_REDEMPTION && x->redeem_open)) {
+		if ((e[i].kind == LY_AWARD && x->st.earn_open) ||
+		    (e[i].kind == LY_REDEMPTION && x->st.redeem_open)) {
 			int earn = e[i].kind == LY_AWARD;
 			agg[nagg++] = (struct ly_agg){ .funnel = 1,
-			    .district = x->district, .channel = x->channel,
-			    .enroll_day = x->enroll_day,
+			    .district = x->st.district,
+			    .channel = x->st.channel,
+			    .enroll_day = x->st.enroll_day,
 			    .shard = ly_shard(x->id), .earned = earn,
-			    .earned_30d = earn && x->within_30d,
+			    .earned_30d = earn && x->st.within_30d,
 			    .redeemed = !earn };
 			if (earn) {
-				x->earn_open = 0;
+				x->st.earn_open = 0;
 				x->first_earn = 1;
 			} else {
-				x->redeem_open = 0;
+				x->st.redeem_open = 0;
 				x->first_redeem = 1;
 			}
 		}
@@ -568,8 +644,84 @@ ly_ledger_append_many(struct db *db, struct ly_entry *e, size_t n)
 	nagg = ly_agg_fold(agg, nagg);
 	res = ly_aggs_upsert(db, agg, nagg, day, v);
 out:
-	free(v);
 	free(agg);
+	return res;
+}
+
+/* The widest statement: LIM_DB_ROWS_MAX ledger rows of 9 values, or
+ * member moves of 5 values and two more. */
+#define LY_MANY_PARAMS (LIM_DB_ROWS_MAX * 9 + 2)
+
+enum ly_res
+ly_ledger_append_many(struct db *db, struct ly_entry *e, size_t n)
+{
+	struct ly_lm *m = NULL;
+	struct db_val *v = NULL;
+	size_t i, nm = 0;
+	enum ly_res res = LY_OK;
+
+	if (n == 0)
+		return LY_OK;
+	for (i = 0; i < n; i++)
+		if (!ly_entry_valid(&e[i]))
+			return LY_INVAL;
+	m = calloc(n, sizeof(*m));
+	v = calloc(LY_MANY_PARAMS, sizeof(*v));
+	if (m == NULL || v == NULL) {
+		res = LY_NOMEM;
+		goto out;
+	}
+	/* the distinct members, ascending: the lock order */
+	for (i = 0; i < n; i++)
+		m[i].id = e[i].member_id;
+	qsort(m, n, sizeof(*m), ly_lm_cmp);
+	for (i = 0; i < n; i++)
+		if (nm == 0 || m[nm - 1].id != m[i].id)
+			m[nm++] = m[i];
+	if ((res = ly_lm_lock(db, m, nm, v)) != LY_OK)
+		goto out;
+	res = ly_ledger_many(db, e, n, m, nm, v);
+out:
+	free(v);
+	free(m);
+	return res;
+}
+
+enum ly_res
+ly_ledger_append_many_locked(struct db *db, struct ly_entry *e, size_t n,
+    struct ly_ledger_lock *locks, size_t nlocks)
+{
+	struct ly_lm *m = NULL, *x;
+	struct db_val *v = NULL;
+	size_t i, nm = 0;
+	enum ly_res res = LY_OK;
+
+	if (n == 0)
+		return LY_OK;
+	for (i = 0; i < n; i++)
+		if (!ly_entry_valid(&e[i]))
+			return LY_INVAL;
+	m = calloc(nlocks, sizeof(*m));
+	v = calloc(LY_MANY_PARAMS, sizeof(*v));
+	if (m == NULL || v == NULL) {
+		res = LY_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < nlocks; i++)
+		m[i] = (struct ly_lm){ .id = locks[i].id, .found = 1,
+		    .st = locks[i] };
+	qsort(m, nlocks, sizeof(*m), ly_lm_cmp);
+	for (i = 0; i < nlocks; i++)
+		if (nm == 0 || m[nm - 1].id != m[i].id)
+			m[nm++] = m[i];
+	if ((res = ly_ledger_many(db, e, n, m, nm, v)) != LY_OK)
+		goto out;
+	/* only members with entries are moved: the others keep their row */
+	for (i = 0; i < nlocks; i++)
+		if ((x = ly_lm_find(m, nm, locks[i].id)) != NULL)
+			locks[i] = x->st;
+out:
+	free(v);
 	free(m);
 	return res;
 }
