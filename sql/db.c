@@ -43,9 +43,6 @@ struct db {
 	char		*rbuf[LIM_DB_COLS];
 	size_t		 rcap[LIM_DB_COLS];
 	struct db_row	 row;
-	MYSQL_BIND	*pbig;		/* binds beyond LIM_DB_PARAMS */
-	unsigned long	*pbiglen;
-	size_t		 pbigcap;
 	unsigned long long affected;
 	unsigned long long insert_id;
 	char		 err[256];
@@ -222,8 +219,6 @@ db_close(struct db *db)
 	db_disconnect(db);
 	for (i = 0; i < LIM_DB_COLS; i++)
 		free(db->rbuf[i]);
-	free(db->pbig);
-	free(db->pbiglen);
 	free(db);
 }
 
@@ -281,12 +276,47 @@ db_is_float_type(enum enum_field_types t)
 	return t == MYSQL_TYPE_FLOAT || t == MYSQL_TYPE_DOUBLE;
 }
 
+static enum db_res db_run_bound(struct db *, const char *,
+    const struct db_val *, size_t, MYSQL_BIND *, unsigned long *);
+
+/*
+ * Runs a statement. Up to LIM_DB_PARAMS parameters bind from the stack;
+ * a multi-row statement's (up to LIM_DB_PARAMS_MAX) from a buffer
+ * allocated for this one statement and freed at once, so that a
+ * connection (one per worker thread) does not keep ~170 KiB of binds
+ * after a batch: the process stays small with many threads.
+ */
 static enum db_res
 db_run(struct db *db, const char *sql, const struct db_val *params,
     size_t nparams)
 {
 	MYSQL_BIND pbs[LIM_DB_PARAMS], *pb = pbs;
 	unsigned long plens[LIM_DB_PARAMS], *plen = plens;
+	enum db_res r;
+
+	if (nparams > LIM_DB_PARAMS_MAX)
+		return DB_ERR;
+	if (nparams > LIM_DB_PARAMS) {
+		pb = calloc(nparams, sizeof(*pb));
+		plen = calloc(nparams, sizeof(*plen));
+		if (pb == NULL || plen == NULL) {
+			free(pb);
+			free(plen);
+			return DB_ERR;
+		}
+	}
+	r = db_run_bound(db, sql, params, nparams, pb, plen);
+	if (pb != pbs) {
+		free(pb);
+		free(plen);
+	}
+	return r;
+}
+
+static enum db_res
+db_run_bound(struct db *db, const char *sql, const struct db_val *params,
+    size_t nparams, MYSQL_BIND *pb, unsigned long *plen)
+{
 	MYSQL_STMT *st = NULL;
 	MYSQL_RES *meta = NULL;
 	MYSQL_FIELD *f;
@@ -300,25 +330,6 @@ db_run(struct db *db, const char *sql, const struct db_val *params,
 	}
 	if (db->my == NULL)
 		return DB_DOWN;
-	if (nparams > LIM_DB_PARAMS_MAX)
-		return DB_ERR;
-	if (nparams > LIM_DB_PARAMS) {
-		/* multi-row statements: a buffer kept with the connection */
-		if (nparams > db->pbigcap) {
-			MYSQL_BIND *nb = realloc(db->pbig, nparams * sizeof(*nb));
-			unsigned long *nl;
-			if (nb == NULL)
-				return DB_ERR;
-			db->pbig = nb;
-			if ((nl = realloc(db->pbiglen, nparams * sizeof(*nl))) ==
-			    NULL)
-				return DB_ERR;
-			db->pbiglen = nl;
-			db->pbigcap = nparams;
-		}
-		pb = db->pbig;
-		plen = db->pbiglen;
-	}
 	if ((r = db_prepare(db, sql, &st)) != DB_OK)
 		return r;
 	if (mysql_stmt_param_count(st) != nparams) {
