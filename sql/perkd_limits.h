@@ -66,9 +66,17 @@
 #define LIM_DB_RW_TOOL_S      3600         /* perkctl: verify, sweep and stats rebuild scan whole
                                             * tables at city scale; an operator can interrupt */
 #define LIM_DB_COLS           32           /* widest result row */
-#define LIM_DB_PARAMS         32           /* most bound parameters in one statement */
-#define LIM_DB_BULK_PARAMS    65535        /* protocol limit of placeholders: multi-row INSERTs of bulk loads */
-#define LIM_DB_STMT_CACHE     256          /* prepared statements per connection (open addressing) */
+#define LIM_DB_PARAMS         32           /* bound parameters held on the stack; more come from a
+                                            * per-connection buffer grown on demand */
+#define LIM_DB_PARAMS_MAX     65535        /* most bound parameters in one statement (the
+                                            * protocol's limit): multi-row INSERTs of batch
+                                            * awards (LIM_DB_ROWS_MAX x 11) and of perkctl
+                                            * generate (500 rows x up to 10 columns) */
+#define LIM_DB_ROWS_MAX       128          /* rows (or IN-list values) in one multi-row statement:
+                                            * 1000 batch items in ~8 statements a step; texts exist
+                                            * for the powers of two up to it (db_multi_sql) */
+#define LIM_DB_STMT_CACHE     512          /* prepared statements per connection (open addressing);
+                                            * the multi-row texts add ~100 */
 
 /* Aggregates: hot rows are split into shards so that concurrent awards do
  * not queue on one row lock; stats sum over the shards. */
