@@ -378,12 +378,6 @@ db_run_bound(struct db *db, const char *sql, const struct db_val *params,
 		goto fail;
 	db->affected = mysql_stmt_affected_rows(st);
 	db->insert_id = mysql_stmt_insert_id(st);
-	if (pb != pbuf) {
-		free(pb);
-		free(plen);
-		pb = pbuf;
-		plen = lbuf;
-	}
 	if ((meta = mysql_stmt_result_metadata(st)) == NULL)
 		return DB_OK;	/* not a query */
 
@@ -437,11 +431,6 @@ fail:
 	r = db_classify(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
 	if (r == DB_DOWN)
 		db_disconnect(db);
-out:
-	if (pb != pbuf) {
-		free(pb);
-		free(plen);
-	}
 	return r;
 }
 
