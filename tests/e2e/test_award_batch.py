@@ -4,7 +4,7 @@ exactly as the single path does item after item, and keep idempotency
 under concurrent batches and single awards with the same references.
 
 The stack comes from the environment (dev.env, see lib.py). The demo
-issuer (PERKD_ISSUER_KEY, the blood bank) awards blood_donation (50, no
+issuer (PERKD_ISSUER_KEY, the blood bank) awards test_loyalty.RULE (50, no
 cap) and volunteer_hour (10, cap 40 a day); utility_bill_on_time belongs
 to another issuer. Each test makes its own rule where it needs one, so a
 campaign bonus it adds touches no other test. Python standard library only.
@@ -17,7 +17,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
-from test_loyalty import call, enroll, me, sql, token  # noqa: E402
+from test_loyalty import RULE, call, enroll, me, setUpModule, sql, token  # noqa: E402,F401
 
 ENV = os.environ
 
@@ -176,7 +176,7 @@ class AwardBatch(unittest.TestCase):
     def test_repeated_batch_credits_nothing(self):
         sub = "ab-rep-" + uid()
         enroll(sub)
-        items = [{"subject": sub, "rule": "blood_donation",
+        items = [{"subject": sub, "rule": RULE,
                   "external_ref": "rep-%s-%d" % (uid(), i)} for i in range(300)]
         first = batch(items)
         self.assertEqual([r["status"] for r in first], [201] * 300)
@@ -201,11 +201,11 @@ class AwardBatch(unittest.TestCase):
                 enroll(s)
             tag = uid()
             refs = ["race-%s-%d" % (tag, i) for i in range(300)]
-            ia = [{"subject": a[i % 10], "rule": "blood_donation",
+            ia = [{"subject": a[i % 10], "rule": RULE,
                    "external_ref": refs[i]} for i in range(0, 200)]
-            ib = [{"subject": b[i % 10], "rule": "blood_donation",
+            ib = [{"subject": b[i % 10], "rule": RULE,
                    "external_ref": refs[i]} for i in range(100, 300)]
-            ic = [{"subject": c, "rule": "blood_donation",
+            ic = [{"subject": c, "rule": RULE,
                    "external_ref": refs[i]} for i in range(150, 190, 2)]
 
             def go(k):
