@@ -9,6 +9,7 @@ import subprocess
 import time
 import urllib.parse
 
+import lib
 from lib import (BODY_MAX, ISSUER_KEY, MANAGER_KEY, PARTNER_KEY, REPO, URL, VAR,
                  PerkdTestCase, create_key, create_org, delete, get, list_all,
                  mint_token, need_tool, org_with_key, parallel, post, raw_request,
@@ -106,6 +107,37 @@ class InputLimits(PerkdTestCase):
                b"Content-Type: application/json\r\nContent-Length: 2\r\n"
                b"Content-Length: 5\r\nConnection: close\r\n\r\n{}")
         self.assertProblem(raw_request(req), 400, ("bad_request", "invalid_content_length"))
+
+
+class PerkdInputChecks(PerkdTestCase):
+    """perkd's own input checks, straight over its FastCGI socket: nginx
+    never lets these requests through, but perkd must not rely on that."""
+
+    def setUp(self):
+        if not lib.perkd_socket() or not os.path.exists(lib.perkd_socket()):
+            self.skipTest("no perkd socket in PERKD_CONFIG")
+
+    def create(self, content_length, body):
+        return lib.fcgi_request(lib.fcgi_params(
+            "POST", "/v1/admin/orgs", CONTENT_LENGTH=content_length,
+            CONTENT_TYPE="application/json", HTTP_AUTHORIZATION="Bearer " + MANAGER_KEY), body)
+
+    def test_content_length_junk__400_invalid_content_length(self):
+        for junk in ("abc", "-1", "99999999999999999999", " 2", "2 ", "+2", "0x2", "2e0"):
+            with self.subTest(content_length=junk):
+                self.assertProblem(self.create(junk, b"{}"), 400, "invalid_content_length")
+
+    def test_body_shorter_than_content_length__400_invalid_content_length(self):
+        self.assertProblem(self.create("10", b"{}"), 400, "invalid_content_length")
+
+    def test_content_length_over_64k__413_without_nginx(self):
+        self.assertProblem(self.create(str(BODY_MAX + 1), b" " * (BODY_MAX + 1)), 413,
+                           "payload_too_large")
+
+    def test_well_formed_request__answered_like_through_nginx(self):
+        body = ('{"name":"%s","roles":["issuer"]}' % unique("fcgi")).encode()
+        r = self.create(str(len(body)), body)
+        self.assertEqual(r.status, 201, r)
 
 
 class JsonValidation(PerkdTestCase):
