@@ -47,6 +47,40 @@ class Probes(PerkdTestCase):
         self.assertEqual((r.status, r.json), (200, {"ok": True}), r)
 
 
+class NginxFront(PerkdTestCase):
+    """What nginx adds in front of perkd (etc/nginx.conf.in)."""
+
+    def test_pages__served_with_security_headers(self):
+        for path in ("/", "/partner/", "/manage/"):
+            with self.subTest(path=path):
+                r = get(path)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.content_type, "text/html", r)
+                self.assertIn("default-src 'self'", r.headers.get("content-security-policy", ""))
+                self.assertEqual(r.headers.get("x-content-type-options"), "nosniff")
+                self.assertEqual(r.headers.get("referrer-policy"), "no-referrer")
+                self.assertEqual(r.headers.get("cache-control"), "no-cache")
+
+    def test_api_answer__one_nosniff_and_perkds_own_cache_control(self):
+        r = get("/v1/issuers")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.headers.get("x-content-type-options"), "nosniff", r.headers)
+        # nginx adds no-cache to pages only: perkd sets the API's own
+        self.assertNotIn("no-cache", r.headers.get("cache-control", ""), r.headers)
+
+    def test_server_header__no_version(self):
+        self.assertEqual(get("/healthz").headers.get("server"), "nginx")
+
+    def test_nginx_own_errors__are_problem_documents(self):
+        r = raw_request(b"GET /v1/%00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertProblem(r, 400, "bad_request")
+        r = raw_request(b"GET /v1/" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertProblem(r, 414, "uri_too_long")
+
+    def test_error_pages__not_reachable_directly(self):
+        self.assertEqual(get("/.problem/413").status, 404)
+
+
 class Routing(PerkdTestCase):
     def test_unknown_route__404_problem(self):
         self.assertProblem(get("/v1/no-such-thing"), 404, "route_not_found")
