@@ -363,7 +363,22 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
   });
 
   test('the filter narrows enrolment to a district, range and interval', async () => {
-    const { page, w } = await session(context);
+    const page = await context.newPage();
+    const w = watch(page);
+    // Apply pressed while the first load is still under way (the overview
+    // held back a moment): every view still arrives, none is left loading
+    // by the newer request.
+    const slow = async (route) => {
+      await new Promise((r) => setTimeout(r, 1000));
+      await route.continue();
+    };
+    await page.route('**/v1/stats/overview', slow);
+    await login(page, KEY);
+    await page.click('#filters button[type=submit]');
+    await waitState(page, 'ready');
+    await page.unroute('**/v1/stats/overview', slow);
+    const states = await page.$$eval('.card', (cs) => cs.map((c) => `${c.dataset.view}:${c.dataset.state}`));
+    assert.ok(states.every((x) => /:(ready|empty)$/.test(x)), states.join(' '));
     const district = overview.districts[0]?.code;
     assert.ok(district, 'the demo has at least one district');
     const today = new Date().toISOString().slice(0, 10);
