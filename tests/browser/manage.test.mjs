@@ -350,7 +350,10 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
     for (const v of VIEWS) await page.locator(`#view-${v}`).screenshot({ path: join(SHOTS, `manage-${v}.png`) });
 
     // Tables: shown on request, and readable.
-    await page.click('#view-districts .toggle');
+    // (with the keyboard: a focused button and the space bar)
+    await page.focus('#view-districts .toggle');
+    await page.keyboard.press('Space');
+    assert.equal(await page.getAttribute('#view-districts .toggle', 'aria-pressed'), 'true');
     assert.equal(await page.isVisible('#view-districts .table-wrap table'), true);
     await page.locator('#view-districts').screenshot({ path: join(SHOTS, 'manage-districts-table.png') });
 
@@ -486,10 +489,10 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
     assert.equal(await page.evaluate(() => sessionStorage.getItem('perkd.manager_key')), null);
     await page.screenshot({ path: join(SHOTS, 'manage-bad-key.png') });
 
-    // A paste slip is caught before any call.
+    // A paste slip is caught before any call (submitted with Enter).
     const calls = w.requests.length;
     await page.fill('#key', 'pk_two words');
-    await page.click('#key-form button[type=submit]');
+    await page.press('#key', 'Enter');
     assert.match(await page.textContent('#key-error'), /spaces/);
     assert.equal(w.requests.length, calls);
     assertClean(w);
