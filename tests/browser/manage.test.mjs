@@ -555,6 +555,8 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
     await page.screenshot({ path: join(SHOTS, 'manage-mobile.png'), fullPage: true });
     await page.click('#forget');
     assert.equal(await page.isVisible('#login'), true);
+    assert.equal(await page.$$eval('#kpis > *, .table-wrap tr, canvas', (els) => els.length), 0,
+      'no figure of the forgotten key is left in the page');
     assert.equal(await page.evaluate(() => sessionStorage.getItem('perkd.manager_key')), null);
     assertClean(w);
     await page.close();

@@ -130,7 +130,9 @@ function hideNotice() {
 }
 
 function showLogin(message = '') {
+  // Nothing of the last key's figures stays behind for the next one.
   cards?.forEach((c) => c.clear());
+  ui.kpis.replaceChildren();
   ui.dashboard.hidden = true;
   ui.forget.hidden = true;
   ui.login.hidden = false;
