@@ -39,8 +39,7 @@ pc_open(struct pc *pc)
 	enum db_res d;
 
 	ht_config_db(&pc->cfg, &dc);
-	/* migrations, verify, stats rebuild and generate scan whole tables */
-	db_set_rw_timeout(LIM_DB_ADMIN_RW_S);
+	db_rw_timeout_set(LIM_DB_RW_TOOL_S);
 	if ((pc->db = db_open(&dc, &d)) == NULL || d != DB_OK) {
 		fprintf(stderr, "perkctl: cannot connect to the database: %s\n",
 		    pc->db ? db_error(pc->db) : "out of memory");
