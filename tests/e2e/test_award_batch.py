@@ -243,6 +243,41 @@ class AwardBatch(unittest.TestCase):
         out = lib.perkctl("verify")
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
 
+    def test_concurrent_batches_same_members_opposite_order_no_deadlock_failure(self):
+        """Four batches name the same 30 members in opposite orders (and
+        share some references): member locks are taken in subject-hash
+        order whatever the item order, so none waits on another in a
+        cycle; each answers 200 with every item credited once."""
+        subs = ["ab-dl-%s-%d" % (uid(), i) for i in range(30)]
+        for s in subs:
+            enroll(s)
+        tag = uid()
+        lists = []
+        for k in range(4):
+            order = subs if k % 2 == 0 else list(reversed(subs))
+            lists.append([{"subject": order[i % 30], "rule": "blood_donation",
+                           "external_ref": "dl-%s-%d-%d" % (tag, k, i)}
+                          for i in range(150)] +
+                         [{"subject": order[i], "rule": "blood_donation",
+                           "external_ref": "dl-%s-shared-%d" % (tag, i)}
+                          for i in range(30)])
+
+        res = lib.parallel(4, lambda k: call("POST", "/v1/awards/batch",
+                                             {"items": lists[k]},
+                                             ENV["PERKD_ISSUER_KEY"]))
+        shared_new = 0
+        for st, doc, _ in res:
+            self.assertEqual(st, 200, doc)
+            got = [r["status"] for r in doc["results"]]
+            self.assertEqual(got[:150], [201] * 150)
+            self.assertTrue(set(got[150:]) <= {200, 201})
+            shared_new += got[150:].count(201)
+        self.assertEqual(shared_new, 30)
+        total = sum(me(s)[1]["balance"] for s in subs)
+        self.assertEqual(total, (4 * 150 + 30) * 50)
+        out = lib.perkctl("verify")
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()
