@@ -370,5 +370,12 @@ void	ht_h_pass_qr(struct ht_req *);
 void	ht_h_vouchers_check(struct ht_req *);
 void	ht_h_vouchers_use(struct ht_req *);
 void	ht_h_passes_check(struct ht_req *);
+/* campaigns and stats (h_stats.c) */
+void	ht_h_campaigns_create(struct ht_req *);
+void	ht_h_campaigns_list(struct ht_req *);
+void	ht_h_campaigns_update(struct ht_req *);
+void	ht_h_stats_campaign(struct ht_req *);
+void	ht_h_stats_enrollment(struct ht_req *);
+void	ht_h_stats_overview(struct ht_req *);
 
 #endif /* HT_H */

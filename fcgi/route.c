@@ -68,6 +68,12 @@ const struct ht_route ht_routes[] = {
 	{ "POST",   "/v1/vouchers/use",              PAR, ht_h_vouchers_use, 0 },
 	{ "POST",   "/v1/passes/check",              PAR, ht_h_passes_check, 0 },
 	/* campaigns and stats */
+	{ "POST",   "/v1/admin/campaigns",           MAN, ht_h_campaigns_create, 1 },
+	{ "GET",    "/v1/admin/campaigns",           MAN, ht_h_campaigns_list, 0 },
+	{ "PATCH",  "/v1/admin/campaigns/{id}",      MAN, ht_h_campaigns_update, 0 },
+	{ "GET",    "/v1/stats/campaigns/{id}",      MAN, ht_h_stats_campaign, 0 },
+	{ "GET",    "/v1/stats/enrollment",          MAN, ht_h_stats_enrollment, 0 },
+	{ "GET",    "/v1/stats/overview",            MAN, ht_h_stats_overview, 0 },
 };
 
 const size_t ht_routes_n = sizeof(ht_routes) / sizeof(ht_routes[0]);

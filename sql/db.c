@@ -276,47 +276,12 @@ db_is_float_type(enum enum_field_types t)
 	return t == MYSQL_TYPE_FLOAT || t == MYSQL_TYPE_DOUBLE;
 }
 
-static enum db_res db_run_bound(struct db *, const char *,
-    const struct db_val *, size_t, MYSQL_BIND *, unsigned long *);
-
-/*
- * Runs a statement. Up to LIM_DB_PARAMS parameters bind from the stack;
- * a multi-row statement's (up to LIM_DB_PARAMS_MAX) from a buffer
- * allocated for this one statement and freed at once, so that a
- * connection (one per worker thread) does not keep ~170 KiB of binds
- * after a batch: the process stays small with many threads.
- */
 static enum db_res
 db_run(struct db *db, const char *sql, const struct db_val *params,
     size_t nparams)
 {
-	MYSQL_BIND pbs[LIM_DB_PARAMS], *pb = pbs;
-	unsigned long plens[LIM_DB_PARAMS], *plen = plens;
-	enum db_res r;
-
-	if (nparams > LIM_DB_PARAMS_MAX)
-		return DB_ERR;
-	if (nparams > LIM_DB_PARAMS) {
-		pb = calloc(nparams, sizeof(*pb));
-		plen = calloc(nparams, sizeof(*plen));
-		if (pb == NULL || plen == NULL) {
-			free(pb);
-			free(plen);
-			return DB_ERR;
-		}
-	}
-	r = db_run_bound(db, sql, params, nparams, pb, plen);
-	if (pb != pbs) {
-		free(pb);
-		free(plen);
-	}
-	return r;
-}
-
-static enum db_res
-db_run_bound(struct db *db, const char *sql, const struct db_val *params,
-    size_t nparams, MYSQL_BIND *pb, unsigned long *plen)
-{
+	MYSQL_BIND pbuf[LIM_DB_PARAMS], *pb = pbuf;
+	unsigned long lbuf[LIM_DB_PARAMS], *plen = lbuf;
 	MYSQL_STMT *st = NULL;
 	MYSQL_RES *meta = NULL;
 	MYSQL_FIELD *f;
@@ -330,6 +295,8 @@ db_run_bound(struct db *db, const char *sql, const struct db_val *params,
 	}
 	if (db->my == NULL)
 		return DB_DOWN;
+	if (nparams > LIM_DB_BULK_PARAMS)
+		return DB_ERR;
 	if ((r = db_prepare(db, sql, &st)) != DB_OK)
 		return r;
 	if (mysql_stmt_param_count(st) != nparams) {
@@ -337,7 +304,17 @@ db_run_bound(struct db *db, const char *sql, const struct db_val *params,
 		    "count mismatch\" stmt=\"%.60s\"\n", sql);
 		return DB_ERR;
 	}
-	memset(pb, 0, (nparams > 0 ? nparams : 1) * sizeof(*pb));
+	/* bulk loads (perkctl generate: multi-row INSERTs) bind more than
+	 * a request ever does; only they pay for the heap */
+	if (nparams > LIM_DB_PARAMS) {
+		pb = calloc(nparams, sizeof(*pb));
+		plen = calloc(nparams, sizeof(*plen));
+		if (pb == NULL || plen == NULL) {
+			r = DB_ERR;
+			goto out;
+		}
+	} else
+		memset(pbuf, 0, sizeof(pbuf));
 	for (i = 0; i < nparams; i++) {
 		switch (params[i].t) {
 		case DB_VNULL:
@@ -364,6 +341,12 @@ db_run_bound(struct db *db, const char *sql, const struct db_val *params,
 		goto fail;
 	db->affected = mysql_stmt_affected_rows(st);
 	db->insert_id = mysql_stmt_insert_id(st);
+	if (pb != pbuf) {
+		free(pb);
+		free(plen);
+		pb = pbuf;
+		plen = lbuf;
+	}
 	if ((meta = mysql_stmt_result_metadata(st)) == NULL)
 		return DB_OK;	/* not a query */
 
@@ -417,6 +400,11 @@ fail:
 	r = db_classify(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
 	if (r == DB_DOWN)
 		db_disconnect(db);
+out:
+	if (pb != pbuf) {
+		free(pb);
+		free(plen);
+	}
 	return r;
 }
 

@@ -56,13 +56,13 @@
 #define LIM_DB_CONNECT_S      2            /* connect timeout: a down database answers 503 fast */
 #define LIM_DB_RW_S           10           /* read/write timeout: no request hangs on a dead server */
 #define LIM_DB_COLS           32           /* widest result row */
-#define LIM_DB_PARAMS         32           /* bound parameters held on the stack; more come from a
-                                            * per-connection buffer grown on demand */
-#define LIM_DB_PARAMS_MAX     2048         /* most bound parameters in one statement: a multi-row
-                                            * INSERT of LIM_DB_ROWS_MAX awards (11 columns) */
-#define LIM_DB_ROWS_MAX       128          /* rows (or IN-list values) in one multi-row statement:
-                                            * 1000 batch items in ~8 statements a step; texts exist
-                                            * for the powers of two up to it (db_multi_sql) */
+#define LIM_DB_PARAMS         32           /* bound parameters held on the stack; more (multi-row
+                                            * statements) come from the heap for that statement */
+#define LIM_DB_BULK_PARAMS    65535        /* protocol limit of placeholders: multi-row INSERTs of bulk loads */
+#define LIM_DB_ROWS_MAX       128          /* rows (or IN-list values) in one multi-row statement of
+                                            * a request (awards batch): 1000 items in ~8 statements a
+                                            * step, at most 128 x 11 = 1408 values; texts exist for the
+                                            * powers of two up to it (db_multi_sql) */
 #define LIM_DB_STMT_CACHE     512          /* prepared statements per connection (open addressing);
                                             * the multi-row texts add ~100 */
 
@@ -99,5 +99,13 @@
 
 /* Stats */
 #define LIM_STATS_MIN_GROUP   5            /* default stats_min_group: smaller counts are withheld */
+#define LIM_STATS_DAYS        3660         /* a series spans at most ten years of days */
+#define LIM_STATS_DISTRICTS   256          /* districts a stats answer breaks down (a city has tens) */
+#define LIM_STATS_CELLS       1000000      /* days x districts of history held for one answer (~24 MB) */
+#define LIM_STATS_ROWS        4096         /* perks, rules or channels listed in one overview */
+#define LIM_STATS_CSV_MAX     (4 * 1024 * 1024) /* a ten-year daily series is ~200 KiB of CSV */
+
+/* Campaigns */
+#define LIM_CAMPAIGN_DISTRICTS 64          /* districts one campaign targets */
 
 #endif /* PERKD_LIMITS_H */

@@ -238,6 +238,7 @@ nginx_render() {
 		-e "s|@STATE_DIR@|$state|g" \
 		-e "s|@PERKD_SOCKET@|$(conf_get socket)|g" \
 		-e "s|@WEB_ROOT@|$repo/web|g" \
+		-e "s|@REPO@|$repo|g" \
 		-e "s|@USER_LINE@|$user_line|g" \
 		-e "s|@RATE@|${PERKD_RATE_LIMIT:-1000}|g" \
 		-e "s|@BURST@|${PERKD_RATE_BURST:-2000}|g" \
