@@ -3,11 +3,12 @@ batch path (loyalty/ly_award_batch.c, set-wise) must answer every item
 exactly as the single path does item after item, and keep idempotency
 under concurrent batches and single awards with the same references.
 
-The stack comes from the environment (dev.env, see lib.py). The demo
-issuer (PERKD_ISSUER_KEY, the blood bank) awards blood_donation (50, no
-cap) and volunteer_hour (10, cap 40 a day); utility_bill_on_time belongs
-to another issuer. Each test makes its own rule where it needs one, so a
-campaign bonus it adds touches no other test. Python standard library only.
+The stack comes from the environment (dev.env, see lib.py). The tests
+award rules of their own (the demo issuer, PERKD_ISSUER_KEY, allowed), so
+that demo data such as a bonus campaign on a demo rule cannot change their
+arithmetic, and a bonus a test adds touches no other test;
+utility_bill_on_time is the demo rule of another issuer. Python standard
+library only.
 """
 import json
 import os
@@ -24,6 +25,18 @@ ENV = os.environ
 
 def uid():
     return uuid.uuid4().hex[:10]
+
+
+# 50 points, no cap (setUpModule)
+RULE = "ab_act_" + uid()
+
+
+def setUpModule():
+    st, doc, _ = call("POST", "/v1/admin/rules",
+                      {"code": RULE, "title": "Batch test act", "description": "",
+                       "points": 50, "issuers": [ENV["PERKD_ISSUER_ORG"]]},
+                      ENV["PERKD_MANAGER_KEY"])
+    assert st == 201, (st, doc)
 
 
 def batch(items, key=None):
@@ -176,7 +189,7 @@ class AwardBatch(unittest.TestCase):
     def test_repeated_batch_credits_nothing(self):
         sub = "ab-rep-" + uid()
         enroll(sub)
-        items = [{"subject": sub, "rule": "blood_donation",
+        items = [{"subject": sub, "rule": RULE,
                   "external_ref": "rep-%s-%d" % (uid(), i)} for i in range(300)]
         first = batch(items)
         self.assertEqual([r["status"] for r in first], [201] * 300)
@@ -201,11 +214,11 @@ class AwardBatch(unittest.TestCase):
                 enroll(s)
             tag = uid()
             refs = ["race-%s-%d" % (tag, i) for i in range(300)]
-            ia = [{"subject": a[i % 10], "rule": "blood_donation",
+            ia = [{"subject": a[i % 10], "rule": RULE,
                    "external_ref": refs[i]} for i in range(0, 200)]
-            ib = [{"subject": b[i % 10], "rule": "blood_donation",
+            ib = [{"subject": b[i % 10], "rule": RULE,
                    "external_ref": refs[i]} for i in range(100, 300)]
-            ic = [{"subject": c, "rule": "blood_donation",
+            ic = [{"subject": c, "rule": RULE,
                    "external_ref": refs[i]} for i in range(150, 190, 2)]
 
             def go(k):
@@ -255,10 +268,10 @@ class AwardBatch(unittest.TestCase):
         lists = []
         for k in range(4):
             order = subs if k % 2 == 0 else list(reversed(subs))
-            lists.append([{"subject": order[i % 30], "rule": "blood_donation",
+            lists.append([{"subject": order[i % 30], "rule": RULE,
                            "external_ref": "dl-%s-%d-%d" % (tag, k, i)}
                           for i in range(150)] +
-                         [{"subject": order[i], "rule": "blood_donation",
+                         [{"subject": order[i], "rule": RULE,
                            "external_ref": "dl-%s-shared-%d" % (tag, i)}
                           for i in range(30)])
 
