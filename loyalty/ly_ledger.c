@@ -652,37 +652,48 @@ out:
  * member moves of 5 values and two more. */
 #define LY_MANY_PARAMS (LIM_DB_ROWS_MAX * 9 + 2)
 
-enum ly_res
-ly_ledger_append_many(struct db *db, struct ly_entry *e, size_t n)
+/* Both entry points: m holds nm members (lock: ids only, to be locked
+ * and read here; else the caller's locked rows); sorts them by id, drops
+ * repeats, then appends. */
+static enum ly_res
+ly_ledger_many_run(struct db *db, struct ly_entry *e, size_t n,
+    struct ly_lm *m, size_t *nm, int lock)
 {
-	struct ly_lm *m = NULL;
-	struct db_val *v = NULL;
-	size_t i, nm = 0;
-	enum ly_res res = LY_OK;
+	struct db_val *v;
+	size_t i, k = 0;
+	enum ly_res res;
 
-	if (n == 0)
-		return LY_OK;
 	for (i = 0; i < n; i++)
 		if (!ly_entry_valid(&e[i]))
 			return LY_INVAL;
-	m = calloc(n, sizeof(*m));
-	v = calloc(LY_MANY_PARAMS, sizeof(*v));
-	if (m == NULL || v == NULL) {
-		res = LY_NOMEM;
-		goto out;
-	}
+	if ((v = calloc(LY_MANY_PARAMS, sizeof(*v))) == NULL)
+		return LY_NOMEM;
 	/* the distinct members, ascending: the lock order */
+	qsort(m, *nm, sizeof(*m), ly_lm_cmp);
+	for (i = 0; i < *nm; i++)
+		if (k == 0 || m[k - 1].id != m[i].id)
+			m[k++] = m[i];
+	*nm = k;
+	if (!lock || (res = ly_lm_lock(db, m, k, v)) == LY_OK)
+		res = ly_ledger_many(db, e, n, m, k, v);
+	free(v);
+	return res;
+}
+
+enum ly_res
+ly_ledger_append_many(struct db *db, struct ly_entry *e, size_t n)
+{
+	struct ly_lm *m;
+	size_t i, nm = n;
+	enum ly_res res;
+
+	if (n == 0)
+		return LY_OK;
+	if ((m = calloc(n, sizeof(*m))) == NULL)
+		return LY_NOMEM;
 	for (i = 0; i < n; i++)
 		m[i].id = e[i].member_id;
-	qsort(m, n, sizeof(*m), ly_lm_cmp);
-	for (i = 0; i < n; i++)
-		if (nm == 0 || m[nm - 1].id != m[i].id)
-			m[nm++] = m[i];
-	if ((res = ly_lm_lock(db, m, nm, v)) != LY_OK)
-		goto out;
-	res = ly_ledger_many(db, e, n, m, nm, v);
-out:
-	free(v);
+	res = ly_ledger_many_run(db, e, n, m, &nm, 1);
 	free(m);
 	return res;
 }
@@ -691,37 +702,22 @@ enum ly_res
 ly_ledger_append_many_locked(struct db *db, struct ly_entry *e, size_t n,
     struct ly_ledger_lock *locks, size_t nlocks)
 {
-	struct ly_lm *m = NULL, *x;
-	struct db_val *v = NULL;
-	size_t i, nm = 0;
-	enum ly_res res = LY_OK;
+	struct ly_lm *m, *x;
+	size_t i, nm = nlocks;
+	enum ly_res res;
 
 	if (n == 0)
 		return LY_OK;
-	for (i = 0; i < n; i++)
-		if (!ly_entry_valid(&e[i]))
-			return LY_INVAL;
-	m = calloc(nlocks, sizeof(*m));
-	v = calloc(LY_MANY_PARAMS, sizeof(*v));
-	if (m == NULL || v == NULL) {
-		res = LY_NOMEM;
-		goto out;
-	}
+	if ((m = calloc(nlocks ? nlocks : 1, sizeof(*m))) == NULL)
+		return LY_NOMEM;
 	for (i = 0; i < nlocks; i++)
 		m[i] = (struct ly_lm){ .id = locks[i].id, .found = 1,
 		    .st = locks[i] };
-	qsort(m, nlocks, sizeof(*m), ly_lm_cmp);
-	for (i = 0; i < nlocks; i++)
-		if (nm == 0 || m[nm - 1].id != m[i].id)
-			m[nm++] = m[i];
-	if ((res = ly_ledger_many(db, e, n, m, nm, v)) != LY_OK)
-		goto out;
-	/* only members with entries are moved: the others keep their row */
-	for (i = 0; i < nlocks; i++)
+	res = ly_ledger_many_run(db, e, n, m, &nm, 0);
+	/* the callers' rows follow what the entries did */
+	for (i = 0; res == LY_OK && i < nlocks; i++)
 		if ((x = ly_lm_find(m, nm, locks[i].id)) != NULL)
 			locks[i] = x->st;
-out:
-	free(v);
 	free(m);
 	return res;
 }
