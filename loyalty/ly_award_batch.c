@@ -133,9 +133,11 @@ struct ab_bonus {
 	char		 public_id[LIM_PUBLIC_ID_MAX];
 };
 
-/* What a member earned today from a capped rule, running. */
+/* What a member earned today from a capped rule, running. Keyed by the
+ * rule's id: two codes the rules table's collation finds equal ("vol",
+ * "VOL") are one rule and share one cap, as in ly_award(). */
 struct ab_pair {
-	size_t		 rule;
+	uint64_t	 rule_id;
 	uint64_t	 member_id;
 	long long	 today;		/* running */
 	long long	 today0;	/* as read */
@@ -253,9 +255,10 @@ ab_by_pair(const void *x, const void *y)
 	const struct ab_item *p = &b->w[*(const size_t *)x],
 	    *q = &b->w[*(const size_t *)y];
 	uint64_t pm = b->mem[p->member].id, qm = b->mem[q->member].id;
+	uint64_t pr = b->rules[p->rule].id, qr = b->rules[q->rule].id;
 
-	if (p->rule != q->rule)
-		return p->rule < q->rule ? -1 : 1;
+	if (pr != qr)
+		return pr < qr ? -1 : 1;
 	return pm < qm ? -1 : pm > qm;
 }
 
@@ -488,22 +491,22 @@ ab_today(struct ab_run *b)
 	k = ab_sorted(b, ab_by_pair);
 	for (i = 0; i < k; i++) {
 		struct ab_item *w = &b->w[b->order[i]];
-		uint64_t mid = b->mem[w->member].id;
+		uint64_t mid = b->mem[w->member].id, rid = b->rules[w->rule].id;
 		if (b->rules[w->rule].cap <= 0)
 			continue;
-		if (b->npairs == 0 || b->pairs[b->npairs - 1].rule != w->rule ||
+		if (b->npairs == 0 || b->pairs[b->npairs - 1].rule_id != rid ||
 		    b->pairs[b->npairs - 1].member_id != mid)
 			b->pairs[b->npairs++] = (struct ab_pair){
-			    .rule = w->rule, .member_id = mid };
+			    .rule_id = rid, .member_id = mid };
 		w->pair = b->npairs - 1;
 	}
 	/* pairs are sorted by (rule, member id): one run of IN lists a rule */
 	for (at = 0; at < b->npairs; at = end) {
 		for (end = at; end < b->npairs &&
-		    b->pairs[end].rule == b->pairs[at].rule &&
+		    b->pairs[end].rule_id == b->pairs[at].rule_id &&
 		    end - at < LIM_DB_ROWS_MAX; end++)
 			;
-		b->v[0] = db_int((long long)b->rules[b->pairs[at].rule].id);
+		b->v[0] = db_int((long long)b->pairs[at].rule_id);
 		b->v[1] = db_text(b->day);
 		for (i = at; i < end; i++)
 			b->v[2 + i - at] = db_int((long long)b->pairs[i].member_id);

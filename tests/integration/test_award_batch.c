@@ -133,7 +133,8 @@ struct scen {
 static void
 scen_build(struct itest *t, struct scen *s, const char *side)
 {
-	static const char *const rules[] = { "vol", "blood", "vol", "nope",
+	/* "VOL" is "vol" to the rules table's collation: one rule, one cap */
+	static const char *const rules[] = { "vol", "blood", "VOL", "nope",
 	    "quiz", "vol", "blood" };
 	size_t i, sub;
 
