@@ -919,6 +919,9 @@ ly_award_batch(struct db *db, struct ly_award_item *items, size_t n)
 			break;
 		/* a reference was awarded by another transaction since
 		 * ab_seen: undo this round's awards and look again */
+		fprintf(stderr, "level=info component=awards msg=\"batch: a "
+		    "reference was awarded concurrently, round %d again\"\n",
+		    round + 2);
 		if ((d = db_rollback_step(db)) != DB_OK) {
 			res = ly_from_db(d);
 			goto out;

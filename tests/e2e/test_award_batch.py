@@ -200,6 +200,28 @@ class AwardBatch(unittest.TestCase):
         self.assertEqual({r["balance"] for r in again}, {300 * 50})
         self.assertEqual(me(sub)[1]["balance"], 300 * 50)
 
+    def test_batch_with_idempotency_key_replays_and_credits_once(self):
+        """The batch's own savepoint (a reference awarded meanwhile) sits
+        inside ht_txn's: a replay gives the stored answer back."""
+        sub = "ab-idem-" + uid()
+        enroll(sub)
+        items = [{"subject": sub, "rule": RULE,
+                  "external_ref": "idem-%s-%d" % (uid(), i)} for i in range(5)]
+        body = json.dumps({"items": items}, separators=(",", ":"))
+        key = "batch-" + uid()
+        first = lib.request("POST", "/v1/awards/batch", body=body,
+                            headers={"Idempotency-Key": key},
+                            key=ENV["PERKD_ISSUER_KEY"])
+        self.assertEqual(first.status, 200, first)
+        again = lib.request("POST", "/v1/awards/batch", body=body,
+                            headers={"Idempotency-Key": key},
+                            key=ENV["PERKD_ISSUER_KEY"])
+        self.assertEqual(again.status, 200, again)
+        self.assertEqual(again.headers.get("idempotent-replayed"), "true")
+        self.assertEqual(again.json, first.json)
+        self.assertEqual([r["status"] for r in again.json["results"]], [201] * 5)
+        self.assertEqual(me(sub)[1]["balance"], 5 * 50)
+
     def test_concurrent_batches_and_singles_credit_each_reference_once(self):
         """Two batches for different members share half their references,
         while single awards for a third member use some of the same: the
