@@ -24,6 +24,10 @@
 #include "sql/db.h"
 #include "sql/perkd_limits.h"
 
+/* A limit as text, for the session settings of the init command. */
+#define DB_STR2(x)	#x
+#define DB_STR(x)	DB_STR2(x)
+
 struct db_slot {
 	const char	*sql;		/* key: address of the statement text */
 	MYSQL_STMT	*stmt;
@@ -164,10 +168,19 @@ db_disconnect(struct db *db)
 	db->in_txn = 0;
 }
 
+/* Set once at start-up (db_rw_timeout_set), read by every connect. */
+static unsigned db_rw_timeout_s = LIM_DB_RW_S;
+
+void
+db_rw_timeout_set(unsigned seconds)
+{
+	db_rw_timeout_s = seconds;
+}
+
 static enum db_res
 db_connect(struct db *db)
 {
-	unsigned int timeout = LIM_DB_CONNECT_S, rw = LIM_DB_RW_S;
+	unsigned int timeout = LIM_DB_CONNECT_S, rw = db_rw_timeout_s;
 	my_bool off = 0;
 	enum db_res r = DB_OK;
 
@@ -182,7 +195,8 @@ db_connect(struct db *db)
 	mysql_options(db->my, MYSQL_INIT_COMMAND,
 	    "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,"
 	    "NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
-	    "NO_ENGINE_SUBSTITUTION', tx_isolation = 'READ-COMMITTED'");
+	    "NO_ENGINE_SUBSTITUTION', tx_isolation = 'READ-COMMITTED', "
+	    "innodb_lock_wait_timeout = " DB_STR(LIM_DB_LOCK_WAIT_S));
 	if (mysql_real_connect(db->my, db->cfg.host, db->cfg.user,
 	    db->cfg.password, db->cfg.name, db->cfg.port, db->cfg.socket,
 	    CLIENT_FOUND_ROWS) == NULL) {
@@ -276,12 +290,47 @@ db_is_float_type(enum enum_field_types t)
 	return t == MYSQL_TYPE_FLOAT || t == MYSQL_TYPE_DOUBLE;
 }
 
+static enum db_res db_run_bound(struct db *, const char *,
+    const struct db_val *, size_t, MYSQL_BIND *, unsigned long *);
+
+/*
+ * Runs a statement. Up to LIM_DB_PARAMS parameters bind from the stack;
+ * a multi-row statement's (up to LIM_DB_PARAMS_MAX) from a buffer
+ * allocated for this one statement and freed at once, so that a
+ * connection (one per worker thread) does not keep ~170 KiB of binds
+ * after a batch: the process stays small with many threads.
+ */
 static enum db_res
 db_run(struct db *db, const char *sql, const struct db_val *params,
     size_t nparams)
 {
-	MYSQL_BIND pbuf[LIM_DB_PARAMS], *pb = pbuf;
-	unsigned long lbuf[LIM_DB_PARAMS], *plen = lbuf;
+	MYSQL_BIND pbs[LIM_DB_PARAMS], *pb = pbs;
+	unsigned long plens[LIM_DB_PARAMS], *plen = plens;
+	enum db_res r;
+
+	if (nparams > LIM_DB_PARAMS_MAX)
+		return DB_ERR;
+	if (nparams > LIM_DB_PARAMS) {
+		pb = calloc(nparams, sizeof(*pb));
+		plen = calloc(nparams, sizeof(*plen));
+		if (pb == NULL || plen == NULL) {
+			free(pb);
+			free(plen);
+			return DB_ERR;
+		}
+	}
+	r = db_run_bound(db, sql, params, nparams, pb, plen);
+	if (pb != pbs) {
+		free(pb);
+		free(plen);
+	}
+	return r;
+}
+
+static enum db_res
+db_run_bound(struct db *db, const char *sql, const struct db_val *params,
+    size_t nparams, MYSQL_BIND *pb, unsigned long *plen)
+{
 	MYSQL_STMT *st = NULL;
 	MYSQL_RES *meta = NULL;
 	MYSQL_FIELD *f;
@@ -295,8 +344,6 @@ db_run(struct db *db, const char *sql, const struct db_val *params,
 	}
 	if (db->my == NULL)
 		return DB_DOWN;
-	if (nparams > LIM_DB_BULK_PARAMS)
-		return DB_ERR;
 	if ((r = db_prepare(db, sql, &st)) != DB_OK)
 		return r;
 	if (mysql_stmt_param_count(st) != nparams) {
@@ -304,17 +351,7 @@ db_run(struct db *db, const char *sql, const struct db_val *params,
 		    "count mismatch\" stmt=\"%.60s\"\n", sql);
 		return DB_ERR;
 	}
-	/* bulk loads (perkctl generate: multi-row INSERTs) bind more than
-	 * a request ever does; only they pay for the heap */
-	if (nparams > LIM_DB_PARAMS) {
-		pb = calloc(nparams, sizeof(*pb));
-		plen = calloc(nparams, sizeof(*plen));
-		if (pb == NULL || plen == NULL) {
-			r = DB_ERR;
-			goto out;
-		}
-	} else
-		memset(pbuf, 0, sizeof(pbuf));
+	memset(pb, 0, (nparams > 0 ? nparams : 1) * sizeof(*pb));
 	for (i = 0; i < nparams; i++) {
 		switch (params[i].t) {
 		case DB_VNULL:
@@ -341,12 +378,6 @@ db_run(struct db *db, const char *sql, const struct db_val *params,
 		goto fail;
 	db->affected = mysql_stmt_affected_rows(st);
 	db->insert_id = mysql_stmt_insert_id(st);
-	if (pb != pbuf) {
-		free(pb);
-		free(plen);
-		pb = pbuf;
-		plen = lbuf;
-	}
 	if ((meta = mysql_stmt_result_metadata(st)) == NULL)
 		return DB_OK;	/* not a query */
 
@@ -400,11 +431,6 @@ fail:
 	r = db_classify(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
 	if (r == DB_DOWN)
 		db_disconnect(db);
-out:
-	if (pb != pbuf) {
-		free(pb);
-		free(plen);
-	}
 	return r;
 }
 

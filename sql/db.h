@@ -90,6 +90,10 @@ void	 db_thread_end(void);
  * connection fails (*res = DB_DOWN), so that a later call can reconnect.
  * Returns NULL only when out of memory. Free with db_close(). */
 struct db	*db_open(const struct db_cfg *cfg, enum db_res *res);
+/* The read/write timeout of connections opened from now on, in seconds
+ * (default LIM_DB_RW_S, perkd's; perkctl's long scans set
+ * LIM_DB_RW_TOOL_S). Call before the first db_open(). */
+void		 db_rw_timeout_set(unsigned seconds);
 void		 db_close(struct db *db);	/* NULL is a no-op */
 
 /* Runs a statement; for SELECTs, the rows are then read with db_next().
