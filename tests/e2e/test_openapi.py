@@ -568,6 +568,17 @@ def _is(t, v):
     raise ValueError(f"unknown type {t!r}")
 
 
+def _bounds(schema, n, what, lo, hi, path):
+    """Errors of a measure n (a length, a count, a value) against the
+    schema's lower and upper bound keywords lo and hi."""
+    errs = []
+    if lo in schema and n < schema[lo]:
+        errs.append(f"{path}: {what} {n} below {lo} {schema[lo]}")
+    if hi in schema and n > schema[hi]:
+        errs.append(f"{path}: {what} {n} above {hi} {schema[hi]}")
+    return errs
+
+
 def schema_errors(doc, schema, v, path="$"):
     """
     Errors of value v against an OpenAPI 3.1 (JSON Schema 2020-12) schema,
@@ -608,10 +619,7 @@ def schema_errors(doc, schema, v, path="$"):
     if "enum" in schema and v not in schema["enum"]:
         errs.append(f"{path}: {v!r:.60} not in {schema['enum']}")
     if isinstance(v, str):
-        if len(v) < schema.get("minLength", 0):
-            errs.append(f"{path}: shorter than {schema['minLength']}")
-        if "maxLength" in schema and len(v) > schema["maxLength"]:
-            errs.append(f"{path}: longer than {schema['maxLength']}")
+        errs += _bounds(schema, len(v), "length", "minLength", "maxLength", path)
         if "pattern" in schema and not re.search(schema["pattern"], v):
             errs.append(f"{path}: {v!r:.60} does not match {schema['pattern']}")
         fmt = schema.get("format")
@@ -620,10 +628,7 @@ def schema_errors(doc, schema, v, path="$"):
         if fmt == "date" and not _DATE.match(v):
             errs.append(f"{path}: {v!r} is not a date")
     if _is("number", v):
-        if "minimum" in schema and v < schema["minimum"]:
-            errs.append(f"{path}: {v} < {schema['minimum']}")
-        if "maximum" in schema and v > schema["maximum"]:
-            errs.append(f"{path}: {v} > {schema['maximum']}")
+        errs += _bounds(schema, v, "value", "minimum", "maximum", path)
         if "exclusiveMinimum" in schema and v <= schema["exclusiveMinimum"]:
             errs.append(f"{path}: {v} <= {schema['exclusiveMinimum']}")
         if "multipleOf" in schema:
@@ -631,10 +636,7 @@ def schema_errors(doc, schema, v, path="$"):
             if not math.isclose(q, round(q), abs_tol=1e-6):
                 errs.append(f"{path}: {v} is not a multiple of {schema['multipleOf']}")
     if isinstance(v, list):
-        if len(v) < schema.get("minItems", 0):
-            errs.append(f"{path}: fewer than {schema['minItems']} items")
-        if "maxItems" in schema and len(v) > schema["maxItems"]:
-            errs.append(f"{path}: more than {schema['maxItems']} items")
+        errs += _bounds(schema, len(v), "items", "minItems", "maxItems", path)
         if "items" in schema:
             for i, item in enumerate(v):
                 errs += schema_errors(doc, schema["items"], item, f"{path}[{i}]")
