@@ -312,6 +312,16 @@ char	*ht_jwt_mint(const unsigned char *secret, size_t secretlen,
 	    const char *sub, time_t iat, time_t exp);
 /* Authenticates r for a route needing roles: 0, or -1 with 401/403 set. */
 int	ht_auth(struct ht_req *r, unsigned roles) HT_WARN_UNUSED;
+/* The API-key cache: a hit copies the org verified less than
+ * LIM_KEY_CACHE_TTL_S ago (1), else 0; gen is to be handed to the put that
+ * follows a successful database check, which then stores nothing if the
+ * cache was cleared meanwhile. now is CLOCK_MONOTONIC seconds. Clear after
+ * a key is revoked (after the commit). */
+int	ht_keycache_get(const unsigned char hash[32], time_t now,
+	    struct ly_org *org, unsigned long *gen);
+void	ht_keycache_put(const unsigned char hash[32], const struct ly_org *org,
+	    time_t now, unsigned long gen);
+void	ht_keycache_clear(void);
 /* The caller's idempotency identity ("o:<id>" or "r:<hex hash>"). */
 void	ht_caller_id(const struct ht_req *r, char *out, size_t outsz);
 

@@ -3,14 +3,16 @@ nginx + perkd + MariaDB: probes, routing errors, input limits, JSON
 validation, authentication of residents and organisations, organisations
 and keys, idempotency, metrics, and errors that never leak internals.
 """
+import os
+import signal
 import subprocess
 import time
 import urllib.parse
 
-from lib import (BODY_MAX, ISSUER_KEY, MANAGER_KEY, PARTNER_KEY, PerkdTestCase,
-                 create_key, create_org, delete, get, list_all, mint_token,
-                 need_tool, org_with_key, parallel, post, raw_request, request,
-                 tamper_signature, unique)
+from lib import (BODY_MAX, ISSUER_KEY, MANAGER_KEY, PARTNER_KEY, REPO, URL, VAR,
+                 PerkdTestCase, create_key, create_org, delete, get, list_all,
+                 mint_token, need_tool, org_with_key, parallel, post, raw_request,
+                 request, tamper_signature, unique)
 
 
 class Probes(PerkdTestCase):
@@ -401,3 +403,54 @@ class NoLeaks(PerkdTestCase):
                 self.assertNoLeak(r)
                 if r.status != 405:
                     self.assertEqual(r.content_type, "application/problem+json", r)
+
+
+class Outages(PerkdTestCase):
+    """perkd or MariaDB gone: clients get a 503 problem with Retry-After,
+    and tests/lib/stack.sh start brings the stack back (it is idempotent).
+    Needs the stack's state directory (PERKD_VAR)."""
+
+    def setUp(self):
+        if not VAR or not os.path.isdir(os.path.join(VAR, "run")):
+            self.skipTest("PERKD_VAR does not name a stack's state directory")
+
+    def kill(self, pidfile):
+        with open(os.path.join(VAR, pidfile)) as f:
+            pid = int(f.read().strip())
+        os.kill(pid, signal.SIGKILL)
+        for _ in range(100):  # gone, not a zombie
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    if f.read().split(") ")[1][0] in "ZX":
+                        return
+            except OSError:
+                return
+            time.sleep(0.05)
+
+    def restart(self):
+        port = urllib.parse.urlparse(URL).port
+        p = subprocess.run([os.path.join(REPO, "tests/lib/stack.sh"), "start", VAR, str(port)],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(get("/readyz").status, 200)
+
+    def test_perkd_killed__503_problem_then_back_after_stack_start(self):
+        self.kill("run/perkd.pid")
+        r = get("/v1/issuers")
+        self.assertProblem(r, 503, "service_unavailable")
+        self.assertTrue(r.headers.get("retry-after", "").isdigit(), r.headers)
+        self.restart()
+        self.assertEqual(get("/v1/issuers").status, 200)
+
+    def test_database_killed__readyz_503_and_requests_503_then_reconnects(self):
+        self.kill("mariadb/mysqld.pid")
+        self.assertEqual(get("/healthz").status, 200)  # the process is up
+        r = get("/readyz")
+        self.assertProblem(r, 503, "database_unavailable")
+        self.assertTrue(r.headers.get("retry-after", "").isdigit(), r.headers)
+        r = get("/v1/issuers")
+        self.assertProblem(r, 503, "database_unavailable")
+        self.assertTrue(r.headers.get("retry-after", "").isdigit(), r.headers)
+        self.restart()
+        # perkd reconnects on its own: no restart of perkd needed
+        self.assertEqual(get("/v1/issuers").status, 200)

@@ -282,7 +282,9 @@ async function loadEnrollment(gen) {
   card.setState('loading');
   try {
     const data = await apiJson('/v1/stats/enrollment', enrollmentParams());
-    if (gen === generation) renderEnrollment(card, data, scopeText());
+    if (gen !== generation) return;
+    if (data.min_group !== undefined) setMinGroup(data.min_group);
+    renderEnrollment(card, data, scopeText());
   } catch (err) {
     if (gen === generation) cardError(card, err);
   }
