@@ -133,9 +133,11 @@ struct ab_bonus {
 	char		 public_id[LIM_PUBLIC_ID_MAX];
 };
 
-/* What a member earned today from a capped rule, running. */
+/* What a member earned today from a capped rule, running. Keyed by the
+ * rule's id: two codes the rules table's collation finds equal ("vol",
+ * "VOL") are one rule and share one cap, as in ly_award(). */
 struct ab_pair {
-	size_t		 rule;
+	uint64_t	 rule_id;
 	uint64_t	 member_id;
 	long long	 today;		/* running */
 	long long	 today0;	/* as read */
@@ -253,9 +255,10 @@ ab_by_pair(const void *x, const void *y)
 	const struct ab_item *p = &b->w[*(const size_t *)x],
 	    *q = &b->w[*(const size_t *)y];
 	uint64_t pm = b->mem[p->member].id, qm = b->mem[q->member].id;
+	uint64_t pr = b->rules[p->rule].id, qr = b->rules[q->rule].id;
 
-	if (p->rule != q->rule)
-		return p->rule < q->rule ? -1 : 1;
+	if (pr != qr)
+		return pr < qr ? -1 : 1;
 	return pm < qm ? -1 : pm > qm;
 }
 
@@ -272,6 +275,40 @@ ab_sorted(struct ab_run *b, int (*cmp)(const void *, const void *))
 	ab_sort_run = b;
 	qsort(b->order, k, sizeof(*b->order), cmp);
 	return k;
+}
+
+/*
+ * Runs the IN-list statement ab_multi[which] with the nfix values already
+ * at the front of b->v and the n (1..LIM_DB_ROWS_MAX) list values after
+ * them, padding the list to db_multi_pad(n) with its last value; calls
+ * on_row for each row the statement returns.
+ */
+static enum ly_res
+ab_in_list(struct ab_run *b, enum ab_multi which, size_t nfix, size_t n,
+    void (*on_row)(struct ab_run *, const struct db_row *, void *),
+    void *arg)
+{
+	size_t pad = db_multi_pad(n), i;
+	struct db_row *row;
+	const char *sql;
+	enum db_res r;
+
+	for (i = n; i < pad; i++)
+		b->v[nfix + i] = b->v[nfix + n - 1];
+	if ((sql = db_multi_sql(&ab_multi[which], pad)) == NULL)
+		return LY_NOMEM;
+	if ((r = db_exec(b->db, sql, b->v, nfix + pad)) != DB_OK)
+		return ly_from_db(r);
+	while ((r = db_next(b->db, &row)) == DB_ROW)
+		on_row(b, row, arg);
+	return r == DB_DONE ? LY_OK : ly_from_db(r);
+}
+
+/* The size of the next IN list of a run of n values from at. */
+static size_t
+ab_chunk(size_t at, size_t n)
+{
+	return n - at < LIM_DB_ROWS_MAX ? n - at : LIM_DB_ROWS_MAX;
 }
 
 /* ---- 1. members ---- */
@@ -294,14 +331,27 @@ ab_member_find(struct ab_run *b, const unsigned char *hash)
 	return NULL;
 }
 
+static void
+ab_member_row(struct ab_run *b, const struct db_row *row, void *arg)
+{
+	struct ab_member *m;
+
+	(void)arg;
+	if (row->col[0].len != 32 || (m = ab_member_find(b,
+	    (const unsigned char *)row->col[0].s)) == NULL)
+		return;
+	ly_ledger_lock_read(row, 1, &m->lock);
+	m->id = m->lock.id;
+	m->district = m->lock.district;
+	m->balance = m->balance0 = m->lock.balance;
+	m->found = row->col[1 + LY_LEDGER_LOCK_NCOLS].i != 0;
+}
+
 static enum ly_res
 ab_members(struct ab_run *b)
 {
-	struct db_row *row;
-	struct ab_member *m;
-	size_t k, i, at, c, pad;
-	const char *sql;
-	enum db_res r;
+	size_t k, i, at, c;
+	enum ly_res res;
 
 	k = ab_sorted(b, ab_by_hash);
 	for (i = 0; i < k; i++) {
@@ -311,29 +361,13 @@ ab_members(struct ab_run *b)
 		b->w[b->order[i]].member = b->nmem - 1;
 	}
 	for (at = 0; at < b->nmem; at += c) {
-		c = b->nmem - at < LIM_DB_ROWS_MAX ? b->nmem - at :
-		    LIM_DB_ROWS_MAX;
-		pad = db_multi_pad(c);
+		c = ab_chunk(at, b->nmem);
 		b->v[0] = db_int((long long)b->issuer);
-		for (i = 0; i < pad; i++)
-			b->v[1 + i] = db_blob(b->mem[at + (i < c ? i : c - 1)].hash,
-			    32);
-		if ((sql = db_multi_sql(&ab_multi[AB_M_MEMBERS], pad)) == NULL)
-			return LY_NOMEM;
-		if ((r = db_exec(b->db, sql, b->v, 1 + pad)) != DB_OK)
-			return ly_from_db(r);
-		while ((r = db_next(b->db, &row)) == DB_ROW) {
-			if (row->col[0].len != 32 || (m = ab_member_find(b,
-			    (const unsigned char *)row->col[0].s)) == NULL)
-				continue;
-			ly_ledger_lock_read(row, 1, &m->lock);
-			m->id = m->lock.id;
-			m->district = m->lock.district;
-			m->balance = m->balance0 = m->lock.balance;
-			m->found = row->col[1 + LY_LEDGER_LOCK_NCOLS].i != 0;
-		}
-		if (r != DB_DONE)
-			return ly_from_db(r);
+		for (i = 0; i < c; i++)
+			b->v[1 + i] = db_blob(b->mem[at + i].hash, 32);
+		if ((res = ab_in_list(b, AB_M_MEMBERS, 1, c, ab_member_row,
+		    NULL)) != LY_OK)
+			return res;
 	}
 	for (i = 0; i < b->n; i++)
 		if (ab_live(b, i) && !b->mem[b->w[i].member].found)
@@ -436,50 +470,51 @@ ab_pair_find(struct ab_run *b, size_t lo, size_t hi, uint64_t member_id)
 	return NULL;
 }
 
+/* arg: the [begin, end) of the pairs of this IN list */
+static void
+ab_today_row(struct ab_run *b, const struct db_row *row, void *arg)
+{
+	const size_t *span = arg;
+	struct ab_pair *p;
+
+	if ((p = ab_pair_find(b, span[0], span[1],
+	    (uint64_t)row->col[0].i)) != NULL)
+		p->today = p->today0 = row->col[1].i;
+}
+
 static enum ly_res
 ab_today(struct ab_run *b)
 {
-	struct db_row *row;
-	struct ab_pair *p;
-	size_t k, i, at, c, pad, end;
-	const char *sql;
-	enum db_res r;
+	size_t k, i, at, end, span[2];
+	enum ly_res res;
 
 	k = ab_sorted(b, ab_by_pair);
 	for (i = 0; i < k; i++) {
 		struct ab_item *w = &b->w[b->order[i]];
-		uint64_t mid = b->mem[w->member].id;
+		uint64_t mid = b->mem[w->member].id, rid = b->rules[w->rule].id;
 		if (b->rules[w->rule].cap <= 0)
 			continue;
-		if (b->npairs == 0 || b->pairs[b->npairs - 1].rule != w->rule ||
+		if (b->npairs == 0 || b->pairs[b->npairs - 1].rule_id != rid ||
 		    b->pairs[b->npairs - 1].member_id != mid)
 			b->pairs[b->npairs++] = (struct ab_pair){
-			    .rule = w->rule, .member_id = mid };
+			    .rule_id = rid, .member_id = mid };
 		w->pair = b->npairs - 1;
 	}
 	/* pairs are sorted by (rule, member id): one run of IN lists a rule */
 	for (at = 0; at < b->npairs; at = end) {
 		for (end = at; end < b->npairs &&
-		    b->pairs[end].rule == b->pairs[at].rule &&
+		    b->pairs[end].rule_id == b->pairs[at].rule_id &&
 		    end - at < LIM_DB_ROWS_MAX; end++)
 			;
-		c = end - at;
-		pad = db_multi_pad(c);
-		b->v[0] = db_int((long long)b->rules[b->pairs[at].rule].id);
+		b->v[0] = db_int((long long)b->pairs[at].rule_id);
 		b->v[1] = db_text(b->day);
-		for (i = 0; i < pad; i++)
-			b->v[2 + i] = db_int((long long)
-			    b->pairs[at + (i < c ? i : c - 1)].member_id);
-		if ((sql = db_multi_sql(&ab_multi[AB_M_TODAY], pad)) == NULL)
-			return LY_NOMEM;
-		if ((r = db_exec(b->db, sql, b->v, 2 + pad)) != DB_OK)
-			return ly_from_db(r);
-		while ((r = db_next(b->db, &row)) == DB_ROW)
-			if ((p = ab_pair_find(b, at, end,
-			    (uint64_t)row->col[0].i)) != NULL)
-				p->today = p->today0 = row->col[1].i;
-		if (r != DB_DONE)
-			return ly_from_db(r);
+		for (i = at; i < end; i++)
+			b->v[2 + i - at] = db_int((long long)b->pairs[i].member_id);
+		span[0] = at;
+		span[1] = end;
+		if ((res = ab_in_list(b, AB_M_TODAY, 2, end - at, ab_today_row,
+		    span)) != LY_OK)
+			return res;
 	}
 	return LY_OK;
 }
@@ -550,14 +585,27 @@ ab_old_names(struct ab_run *b)
 	return LY_OK;
 }
 
+static void
+ab_seen_row(struct ab_run *b, const struct db_row *row, void *arg)
+{
+	struct ab_ref *x;
+
+	(void)arg;
+	if ((x = ab_ref_find(b, row->col[0].s, row->col[0].len)) == NULL)
+		return;
+	x->old = 1;
+	x->award.id = (uint64_t)row->col[1].i;
+	x->rule_id = (uint64_t)row->col[2].i;
+	x->award.points = row->col[3].i;
+	x->award.capped = (int)row->col[4].i;
+	x->award.campaign_id = (uint64_t)row->col[5].i;
+}
+
 static enum ly_res
 ab_seen(struct ab_run *b)
 {
-	struct db_row *row;
-	struct ab_ref *x;
-	size_t k, i, at, c, pad;
-	const char *sql;
-	enum db_res r;
+	size_t k, i, at, c;
+	enum ly_res res;
 
 	b->nrefs = 0;
 	k = ab_sorted(b, ab_by_ref);
@@ -571,29 +619,13 @@ ab_seen(struct ab_run *b)
 		b->w[b->order[i]].ref = b->nrefs - 1;
 	}
 	for (at = 0; at < b->nrefs; at += c) {
-		c = b->nrefs - at < LIM_DB_ROWS_MAX ? b->nrefs - at :
-		    LIM_DB_ROWS_MAX;
-		pad = db_multi_pad(c);
+		c = ab_chunk(at, b->nrefs);
 		b->v[0] = db_int((long long)b->issuer);
-		for (i = 0; i < pad; i++)
-			b->v[1 + i] = db_text(b->refs[at + (i < c ? i : c - 1)].ref);
-		if ((sql = db_multi_sql(&ab_multi[AB_M_SEEN], pad)) == NULL)
-			return LY_NOMEM;
-		if ((r = db_exec(b->db, sql, b->v, 1 + pad)) != DB_OK)
-			return ly_from_db(r);
-		while ((r = db_next(b->db, &row)) == DB_ROW) {
-			if ((x = ab_ref_find(b, row->col[0].s, row->col[0].len)) ==
-			    NULL)
-				continue;
-			x->old = 1;
-			x->award.id = (uint64_t)row->col[1].i;
-			x->rule_id = (uint64_t)row->col[2].i;
-			x->award.points = row->col[3].i;
-			x->award.capped = (int)row->col[4].i;
-			x->award.campaign_id = (uint64_t)row->col[5].i;
-		}
-		if (r != DB_DONE)
-			return ly_from_db(r);
+		for (i = 0; i < c; i++)
+			b->v[1 + i] = db_text(b->refs[at + i].ref);
+		if ((res = ab_in_list(b, AB_M_SEEN, 1, c, ab_seen_row, NULL)) !=
+		    LY_OK)
+			return res;
 	}
 	return ab_old_names(b);
 }
@@ -669,14 +701,24 @@ ab_compute(struct ab_run *b)
 
 /* ---- 6. the new awards ---- */
 
+static void
+ab_id_row(struct ab_run *b, const struct db_row *row, void *arg)
+{
+	struct ab_ref *x;
+
+	(void)arg;
+	if ((x = ab_ref_find(b, row->col[0].s, row->col[0].len)) != NULL &&
+	    !x->old && x->first != SIZE_MAX)
+		b->items[x->first].out.id = (uint64_t)row->col[1].i;
+}
+
 static enum ly_res
 ab_insert(struct ab_run *b)
 {
 	struct ly_award_item *it;
-	struct db_row *row;
-	struct ab_ref *x;
-	size_t *fresh = b->order, nf = 0, at, c, i, pad;
+	size_t *fresh = b->order, nf = 0, at, c, i;
 	const char *sql;
+	enum ly_res res;
 	enum db_res r;
 
 	/* the refs are sorted: insert in that order */
@@ -712,24 +754,13 @@ ab_insert(struct ab_run *b)
 	}
 	/* their ids */
 	for (at = 0; at < nf; at += c) {
-		c = nf - at < LIM_DB_ROWS_MAX ? nf - at : LIM_DB_ROWS_MAX;
-		pad = db_multi_pad(c);
+		c = ab_chunk(at, nf);
 		b->v[0] = db_int((long long)b->issuer);
-		for (i = 0; i < pad; i++)
-			b->v[1 + i] = db_text(b->refs[fresh[at + (i < c ? i :
-			    c - 1)]].ref);
-		if ((sql = db_multi_sql(&ab_multi[AB_M_IDS], pad)) == NULL)
-			return LY_NOMEM;
-		if ((r = db_exec(b->db, sql, b->v, 1 + pad)) != DB_OK)
-			return ly_from_db(r);
-		while ((r = db_next(b->db, &row)) == DB_ROW)
-			if ((x = ab_ref_find(b, row->col[0].s,
-			    row->col[0].len)) != NULL && !x->old &&
-			    x->first != SIZE_MAX)
-				b->items[x->first].out.id =
-				    (uint64_t)row->col[1].i;
-		if (r != DB_DONE)
-			return ly_from_db(r);
+		for (i = 0; i < c; i++)
+			b->v[1 + i] = db_text(b->refs[fresh[at + i]].ref);
+		if ((res = ab_in_list(b, AB_M_IDS, 1, c, ab_id_row, NULL)) !=
+		    LY_OK)
+			return res;
 	}
 	for (i = 0; i < nf; i++)
 		if (b->items[b->refs[fresh[i]].first].out.id == 0)
@@ -888,6 +919,9 @@ ly_award_batch(struct db *db, struct ly_award_item *items, size_t n)
 			break;
 		/* a reference was awarded by another transaction since
 		 * ab_seen: undo this round's awards and look again */
+		fprintf(stderr, "level=info component=awards msg=\"batch: a "
+		    "reference was awarded concurrently, round %d again\"\n",
+		    round + 2);
 		if ((d = db_rollback_step(db)) != DB_OK) {
 			res = ly_from_db(d);
 			goto out;

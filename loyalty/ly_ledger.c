@@ -88,12 +88,8 @@ static const char *const ly_ledger_stmts[LEDGER_STMT__MAX] = {
 	[LEDGER_MOVE] = "UPDATE members SET balance = balance + ?, "
 	    "lifetime_points = lifetime_points + ? WHERE id = ? AND "
 	    "status = 'active' AND balance + ? >= 0",
-	[LEDGER_MEMBER] = "SELECT balance, lifetime_points, "
-	    "COALESCE(district, ''), COALESCE(channel, ''), "
-	    "FLOOR(UNIX_TIMESTAMP(enrolled_at)), first_earned_at IS NULL, "
-	    "first_redeemed_at IS NULL, "
-	    "enrolled_at >= UTC_TIMESTAMP(6) - INTERVAL 30 DAY "
-	    "FROM members WHERE id = ?",
+	[LEDGER_MEMBER] = "SELECT " LY_LEDGER_LOCK_COLS " FROM members m "
+	    "WHERE m.id = ?",
 	[LEDGER_INSERT] = "INSERT INTO ledger (member_id, at, kind, points, "
 	    "balance_after, rule_id, perk_id, award_id, redemption_id) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -138,56 +134,16 @@ ly_opt_id(uint64_t id)
 	return id == 0 ? db_null() : db_int((long long)id);
 }
 
-enum ly_res
-ly_ledger_append(struct db *db, struct ly_entry *e)
+/* Steps 3 and 4 of an append whose member row is moved already: the
+ * ledger row (e->balance_after set), the day's aggregate and, on a first
+ * earn or redemption, the funnel, with the member as m describes it. */
+static enum ly_res
+ly_ledger_rows(struct db *db, const struct ly_ledger_lock *m,
+    struct ly_entry *e, const char *now, int first_earn, int first_redeem)
 {
-	char now[32], day[11], district[LIM_CODE_MAX + 1];
-	char channel[LIM_CODE_MAX + 1], enroll_day[11];
-	long long lifetime_delta;
-	int first_earn, first_redeem, within_30d;
-	struct db_row *row;
+	char day[11];
 	enum db_res r;
 
-	if (e->kind < 0 || e->kind >= LY_KIND__MAX || e->points == 0 ||
-	    ((e->kind == LY_AWARD || e->kind == LY_REFUND) ? e->points < 0 :
-	    e->points > 0))
-		return LY_INVAL;
-	/* Lifetime points count what was earned: awards only. A refund
-	 * returns spent points; it is not new earning. */
-	lifetime_delta = e->kind == LY_AWARD ? e->points : 0;
-
-	struct db_val mv[] = { db_int(e->points), db_int(lifetime_delta),
-	    db_int((long long)e->member_id), db_int(e->points) };
-	if ((r = db_exec(db, ly_ledger_stmts[LEDGER_MOVE], mv, 4)) != DB_OK)
-		return r == DB_CHECK ? LY_INSUFFICIENT_POINTS : ly_from_db(r);
-	if (db_affected(db) != 1) {
-		/* tell a missing/closed member from a short balance */
-		struct db_val q[] = { db_int((long long)e->member_id) };
-		r = db_one(db, ly_ledger_stmts[LEDGER_MEMBER], q, 1, &row);
-		if (r == DB_NOTFOUND)
-			return LY_NOT_ENROLLED;
-		if (r != DB_ROW)
-			return ly_from_db(r);
-		return row->col[2].len == 0 && e->kind != LY_CLOSURE ?
-		    LY_NOT_ENROLLED : LY_INSUFFICIENT_POINTS;
-	}
-
-	struct db_val q[] = { db_int((long long)e->member_id) };
-	if ((r = db_one(db, ly_ledger_stmts[LEDGER_MEMBER], q, 1, &row)) !=
-	    DB_ROW)
-		return r == DB_NOTFOUND ? LY_NOT_ENROLLED : ly_from_db(r);
-	e->balance_after = row->col[0].i;
-	e->lifetime_after = row->col[1].i;
-	snprintf(district, sizeof(district), "%s", row->col[2].s);
-	snprintf(channel, sizeof(channel), "%s", row->col[3].s);
-	/* the cohort day in the programme's time zone, as enrolment
-	 * counted it (ly_member_enroll) */
-	ly_day((time_t)row->col[4].i, enroll_day);
-	first_earn = e->kind == LY_AWARD && row->col[5].i;
-	first_redeem = e->kind == LY_REDEMPTION && row->col[6].i;
-	within_30d = (int)row->col[7].i;
-
-	ly_now(now);
 	struct db_val ins[] = { db_int((long long)e->member_id), db_text(now),
 	    db_text(ly_kind_str(e->kind)), db_int(e->points),
 	    db_int(e->balance_after), ly_opt_id(e->rule_id),
@@ -198,7 +154,7 @@ ly_ledger_append(struct db *db, struct ly_entry *e)
 	e->id = db_insert_id(db);
 
 	ly_day(time(NULL), day);
-	struct db_val agg[] = { db_text(day), db_text(district),
+	struct db_val agg[] = { db_text(day), db_text(m->district),
 	    db_text(ly_kind_str(e->kind)),
 	    db_int((long long)(e->kind == LY_AWARD ? e->rule_id : e->perk_id)),
 	    db_int((long long)e->campaign_id),
@@ -206,7 +162,69 @@ ly_ledger_append(struct db *db, struct ly_entry *e)
 	if ((r = db_exec(db, ly_ledger_stmts[LEDGER_AGG_POINTS], agg, 7)) !=
 	    DB_OK)
 		return ly_from_db(r);
+	if (first_earn) {
+		struct db_val fe[] = { db_text(m->enroll_day),
+		    db_text(m->district), db_text(m->channel),
+		    db_int(ly_shard(e->member_id)), db_int(m->within_30d) };
+		r = db_exec(db, ly_ledger_stmts[LEDGER_FUNNEL_EARN], fe, 5);
+	} else if (first_redeem) {
+		struct db_val fr[] = { db_text(m->enroll_day),
+		    db_text(m->district), db_text(m->channel),
+		    db_int(ly_shard(e->member_id)) };
+		r = db_exec(db, ly_ledger_stmts[LEDGER_FUNNEL_REDEEM], fr, 4);
+	}
+	return ly_from_db(r);
+}
 
+static int
+ly_entry_valid(const struct ly_entry *e)
+{
+	return e->kind >= 0 && e->kind < LY_KIND__MAX && e->points != 0 &&
+	    ((e->kind == LY_AWARD || e->kind == LY_REFUND) ? e->points > 0 :
+	    e->points < 0);
+}
+
+enum ly_res
+ly_ledger_append(struct db *db, struct ly_entry *e)
+{
+	struct ly_ledger_lock m;
+	char now[32];
+	long long lifetime_delta;
+	unsigned long long moved;
+	int first_earn, first_redeem;
+	struct db_row *row;
+	enum db_res r;
+
+	if (!ly_entry_valid(e))
+		return LY_INVAL;
+	/* Lifetime points count what was earned: awards only. A refund
+	 * returns spent points; it is not new earning. */
+	lifetime_delta = e->kind == LY_AWARD ? e->points : 0;
+
+	struct db_val mv[] = { db_int(e->points), db_int(lifetime_delta),
+	    db_int((long long)e->member_id), db_int(e->points) };
+	if ((r = db_exec(db, ly_ledger_stmts[LEDGER_MOVE], mv, 4)) != DB_OK)
+		return r == DB_CHECK ? LY_INSUFFICIENT_POINTS : ly_from_db(r);
+	moved = db_affected(db);
+	/* the new balance and what the aggregates need */
+	struct db_val q[] = { db_int((long long)e->member_id) };
+	r = db_one(db, ly_ledger_stmts[LEDGER_MEMBER], q, 1, &row);
+	if (r == DB_NOTFOUND)
+		return LY_NOT_ENROLLED;
+	if (r != DB_ROW)
+		return ly_from_db(r);
+	ly_ledger_lock_read(row, 0, &m);
+	if (moved != 1) {
+		/* tell a missing/closed member from a short balance */
+		return m.district[0] == '\0' && e->kind != LY_CLOSURE ?
+		    LY_NOT_ENROLLED : LY_INSUFFICIENT_POINTS;
+	}
+	e->balance_after = m.balance;
+	e->lifetime_after = m.lifetime;
+	first_earn = e->kind == LY_AWARD && m.earn_open;
+	first_redeem = e->kind == LY_REDEMPTION && m.redeem_open;
+
+	ly_now(now);
 	if (first_earn || first_redeem) {
 		struct db_val fm[] = { db_text(now),
 		    db_int((long long)e->member_id) };
@@ -214,24 +232,8 @@ ly_ledger_append(struct db *db, struct ly_entry *e)
 		    LEDGER_FIRST_EARN : LEDGER_FIRST_REDEEM], fm, 2);
 		if (r != DB_OK)
 			return ly_from_db(r);
-		if (first_earn) {
-			struct db_val fe[] = { db_text(enroll_day),
-			    db_text(district), db_text(channel),
-			    db_int(ly_shard(e->member_id)),
-			    db_int(within_30d) };
-			r = db_exec(db, ly_ledger_stmts[LEDGER_FUNNEL_EARN],
-			    fe, 5);
-		} else {
-			struct db_val fr[] = { db_text(enroll_day),
-			    db_text(district), db_text(channel),
-			    db_int(ly_shard(e->member_id)) };
-			r = db_exec(db, ly_ledger_stmts[LEDGER_FUNNEL_REDEEM],
-			    fr, 4);
-		}
-		if (r != DB_OK)
-			return ly_from_db(r);
 	}
-	return LY_OK;
+	return ly_ledger_rows(db, &m, e, now, first_earn, first_redeem);
 }
 
 void
@@ -256,19 +258,11 @@ ly_ledger_lock_read(const struct db_row *row, size_t first,
 	out->within_30d = (int)c[8].i;
 }
 
-static int
-ly_entry_valid(const struct ly_entry *e)
-{
-	return e->kind >= 0 && e->kind < LY_KIND__MAX && e->points != 0 &&
-	    ((e->kind == LY_AWARD || e->kind == LY_REFUND) ? e->points > 0 :
-	    e->points < 0);
-}
-
 enum ly_res
 ly_ledger_append_locked(struct db *db, struct ly_ledger_lock *m,
     struct ly_entry *e)
 {
-	char now[32], day[11];
+	char now[32];
 	long long lifetime_delta;
 	int first_earn, first_redeem;
 	enum db_res r;
@@ -293,39 +287,11 @@ ly_ledger_append_locked(struct db *db, struct ly_ledger_lock *m,
 	m->lifetime += lifetime_delta;
 	e->balance_after = m->balance;
 	e->lifetime_after = m->lifetime;
-
-	struct db_val ins[] = { db_int((long long)e->member_id), db_text(now),
-	    db_text(ly_kind_str(e->kind)), db_int(e->points),
-	    db_int(e->balance_after), ly_opt_id(e->rule_id),
-	    ly_opt_id(e->perk_id), ly_opt_id(e->award_id),
-	    ly_opt_id(e->redemption_id) };
-	if ((r = db_exec(db, ly_ledger_stmts[LEDGER_INSERT], ins, 9)) != DB_OK)
-		return ly_from_db(r);
-	e->id = db_insert_id(db);
-
-	ly_day(time(NULL), day);
-	struct db_val agg[] = { db_text(day), db_text(m->district),
-	    db_text(ly_kind_str(e->kind)),
-	    db_int((long long)(e->kind == LY_AWARD ? e->rule_id : e->perk_id)),
-	    db_int((long long)e->campaign_id),
-	    db_int(ly_shard(e->member_id)), db_int(e->points) };
-	if ((r = db_exec(db, ly_ledger_stmts[LEDGER_AGG_POINTS], agg, 7)) !=
-	    DB_OK)
-		return ly_from_db(r);
-	if (first_earn) {
+	if (first_earn)
 		m->earn_open = 0;
-		struct db_val fe[] = { db_text(m->enroll_day),
-		    db_text(m->district), db_text(m->channel),
-		    db_int(ly_shard(e->member_id)), db_int(m->within_30d) };
-		r = db_exec(db, ly_ledger_stmts[LEDGER_FUNNEL_EARN], fe, 5);
-	} else if (first_redeem) {
+	if (first_redeem)
 		m->redeem_open = 0;
-		struct db_val fr[] = { db_text(m->enroll_day),
-		    db_text(m->district), db_text(m->channel),
-		    db_int(ly_shard(e->member_id)) };
-		r = db_exec(db, ly_ledger_stmts[LEDGER_FUNNEL_REDEEM], fr, 4);
-	}
-	return ly_from_db(r);
+	return ly_ledger_rows(db, m, e, now, first_earn, first_redeem);
 }
 
 /* ---- many entries at once ---- */
@@ -652,37 +618,48 @@ out:
  * member moves of 5 values and two more. */
 #define LY_MANY_PARAMS (LIM_DB_ROWS_MAX * 9 + 2)
 
-enum ly_res
-ly_ledger_append_many(struct db *db, struct ly_entry *e, size_t n)
+/* Both entry points: m holds nm members (lock: ids only, to be locked
+ * and read here; else the caller's locked rows); sorts them by id, drops
+ * repeats, then appends. */
+static enum ly_res
+ly_ledger_many_run(struct db *db, struct ly_entry *e, size_t n,
+    struct ly_lm *m, size_t *nm, int lock)
 {
-	struct ly_lm *m = NULL;
-	struct db_val *v = NULL;
-	size_t i, nm = 0;
-	enum ly_res res = LY_OK;
+	struct db_val *v;
+	size_t i, k = 0;
+	enum ly_res res;
 
-	if (n == 0)
-		return LY_OK;
 	for (i = 0; i < n; i++)
 		if (!ly_entry_valid(&e[i]))
 			return LY_INVAL;
-	m = calloc(n, sizeof(*m));
-	v = calloc(LY_MANY_PARAMS, sizeof(*v));
-	if (m == NULL || v == NULL) {
-		res = LY_NOMEM;
-		goto out;
-	}
+	if ((v = calloc(LY_MANY_PARAMS, sizeof(*v))) == NULL)
+		return LY_NOMEM;
 	/* the distinct members, ascending: the lock order */
+	qsort(m, *nm, sizeof(*m), ly_lm_cmp);
+	for (i = 0; i < *nm; i++)
+		if (k == 0 || m[k - 1].id != m[i].id)
+			m[k++] = m[i];
+	*nm = k;
+	if (!lock || (res = ly_lm_lock(db, m, k, v)) == LY_OK)
+		res = ly_ledger_many(db, e, n, m, k, v);
+	free(v);
+	return res;
+}
+
+enum ly_res
+ly_ledger_append_many(struct db *db, struct ly_entry *e, size_t n)
+{
+	struct ly_lm *m;
+	size_t i, nm = n;
+	enum ly_res res;
+
+	if (n == 0)
+		return LY_OK;
+	if ((m = calloc(n, sizeof(*m))) == NULL)
+		return LY_NOMEM;
 	for (i = 0; i < n; i++)
 		m[i].id = e[i].member_id;
-	qsort(m, n, sizeof(*m), ly_lm_cmp);
-	for (i = 0; i < n; i++)
-		if (nm == 0 || m[nm - 1].id != m[i].id)
-			m[nm++] = m[i];
-	if ((res = ly_lm_lock(db, m, nm, v)) != LY_OK)
-		goto out;
-	res = ly_ledger_many(db, e, n, m, nm, v);
-out:
-	free(v);
+	res = ly_ledger_many_run(db, e, n, m, &nm, 1);
 	free(m);
 	return res;
 }
@@ -691,37 +668,22 @@ enum ly_res
 ly_ledger_append_many_locked(struct db *db, struct ly_entry *e, size_t n,
     struct ly_ledger_lock *locks, size_t nlocks)
 {
-	struct ly_lm *m = NULL, *x;
-	struct db_val *v = NULL;
-	size_t i, nm = 0;
-	enum ly_res res = LY_OK;
+	struct ly_lm *m, *x;
+	size_t i, nm = nlocks;
+	enum ly_res res;
 
 	if (n == 0)
 		return LY_OK;
-	for (i = 0; i < n; i++)
-		if (!ly_entry_valid(&e[i]))
-			return LY_INVAL;
-	m = calloc(nlocks, sizeof(*m));
-	v = calloc(LY_MANY_PARAMS, sizeof(*v));
-	if (m == NULL || v == NULL) {
-		res = LY_NOMEM;
-		goto out;
-	}
+	if ((m = calloc(nlocks ? nlocks : 1, sizeof(*m))) == NULL)
+		return LY_NOMEM;
 	for (i = 0; i < nlocks; i++)
 		m[i] = (struct ly_lm){ .id = locks[i].id, .found = 1,
 		    .st = locks[i] };
-	qsort(m, nlocks, sizeof(*m), ly_lm_cmp);
-	for (i = 0; i < nlocks; i++)
-		if (nm == 0 || m[nm - 1].id != m[i].id)
-			m[nm++] = m[i];
-	if ((res = ly_ledger_many(db, e, n, m, nm, v)) != LY_OK)
-		goto out;
-	/* only members with entries are moved: the others keep their row */
-	for (i = 0; i < nlocks; i++)
+	res = ly_ledger_many_run(db, e, n, m, &nm, 0);
+	/* the callers' rows follow what the entries did */
+	for (i = 0; res == LY_OK && i < nlocks; i++)
 		if ((x = ly_lm_find(m, nm, locks[i].id)) != NULL)
 			locks[i] = x->st;
-out:
-	free(v);
 	free(m);
 	return res;
 }

@@ -350,7 +350,10 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
     for (const v of VIEWS) await page.locator(`#view-${v}`).screenshot({ path: join(SHOTS, `manage-${v}.png`) });
 
     // Tables: shown on request, and readable.
-    await page.click('#view-districts .toggle');
+    // (with the keyboard: a focused button and the space bar)
+    await page.focus('#view-districts .toggle');
+    await page.keyboard.press('Space');
+    assert.equal(await page.getAttribute('#view-districts .toggle', 'aria-pressed'), 'true');
     assert.equal(await page.isVisible('#view-districts .table-wrap table'), true);
     await page.locator('#view-districts').screenshot({ path: join(SHOTS, 'manage-districts-table.png') });
 
@@ -363,7 +366,22 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
   });
 
   test('the filter narrows enrolment to a district, range and interval', async () => {
-    const { page, w } = await session(context);
+    const page = await context.newPage();
+    const w = watch(page);
+    // Apply pressed while the first load is still under way (the overview
+    // held back a moment): every view still arrives, none is left loading
+    // by the newer request.
+    const slow = async (route) => {
+      await new Promise((r) => setTimeout(r, 1000));
+      await route.continue();
+    };
+    await page.route('**/v1/stats/overview', slow);
+    await login(page, KEY);
+    await page.click('#filters button[type=submit]');
+    await waitState(page, 'ready');
+    await page.unroute('**/v1/stats/overview', slow);
+    const states = await page.$$eval('.card', (cs) => cs.map((c) => `${c.dataset.view}:${c.dataset.state}`));
+    assert.ok(states.every((x) => /:(ready|empty)$/.test(x)), states.join(' '));
     const district = overview.districts[0]?.code;
     assert.ok(district, 'the demo has at least one district');
     const today = new Date().toISOString().slice(0, 10);
@@ -471,10 +489,10 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
     assert.equal(await page.evaluate(() => sessionStorage.getItem('perkd.manager_key')), null);
     await page.screenshot({ path: join(SHOTS, 'manage-bad-key.png') });
 
-    // A paste slip is caught before any call.
+    // A paste slip is caught before any call (submitted with Enter).
     const calls = w.requests.length;
     await page.fill('#key', 'pk_two words');
-    await page.click('#key-form button[type=submit]');
+    await page.press('#key', 'Enter');
     assert.match(await page.textContent('#key-error'), /spaces/);
     assert.equal(w.requests.length, calls);
     assertClean(w);
@@ -537,6 +555,8 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
     await page.screenshot({ path: join(SHOTS, 'manage-mobile.png'), fullPage: true });
     await page.click('#forget');
     assert.equal(await page.isVisible('#login'), true);
+    assert.equal(await page.$$eval('#kpis > *, .table-wrap tr, canvas', (els) => els.length), 0,
+      'no figure of the forgotten key is left in the page');
     assert.equal(await page.evaluate(() => sessionStorage.getItem('perkd.manager_key')), null);
     assertClean(w);
     await page.close();

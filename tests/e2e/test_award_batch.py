@@ -3,11 +3,12 @@ batch path (loyalty/ly_award_batch.c, set-wise) must answer every item
 exactly as the single path does item after item, and keep idempotency
 under concurrent batches and single awards with the same references.
 
-The stack comes from the environment (dev.env, see lib.py). The demo
-issuer (PERKD_ISSUER_KEY, the blood bank) awards test_loyalty.RULE (50, no
-cap) and volunteer_hour (10, cap 40 a day); utility_bill_on_time belongs
-to another issuer. Each test makes its own rule where it needs one, so a
-campaign bonus it adds touches no other test. Python standard library only.
+The stack comes from the environment (dev.env, see lib.py). The tests
+award rules of their own (the demo issuer, PERKD_ISSUER_KEY, allowed), so
+that demo data such as a bonus campaign on a demo rule cannot change their
+arithmetic, and a bonus a test adds touches no other test;
+utility_bill_on_time is the demo rule of another issuer. Python standard
+library only.
 """
 import json
 import os
@@ -17,13 +18,25 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
-from test_loyalty import RULE, call, enroll, me, setUpModule, sql, token  # noqa: E402,F401
+from test_loyalty import call, enroll, me, sql, token  # noqa: E402
 
 ENV = os.environ
 
 
 def uid():
     return uuid.uuid4().hex[:10]
+
+
+# 50 points, no cap (setUpModule)
+RULE = "ab_act_" + uid()
+
+
+def setUpModule():
+    st, doc, _ = call("POST", "/v1/admin/rules",
+                      {"code": RULE, "title": "Batch test act", "description": "",
+                       "points": 50, "issuers": [ENV["PERKD_ISSUER_ORG"]]},
+                      ENV["PERKD_MANAGER_KEY"])
+    assert st == 201, (st, doc)
 
 
 def batch(items, key=None):
@@ -187,6 +200,28 @@ class AwardBatch(unittest.TestCase):
         self.assertEqual({r["balance"] for r in again}, {300 * 50})
         self.assertEqual(me(sub)[1]["balance"], 300 * 50)
 
+    def test_batch_with_idempotency_key_replays_and_credits_once(self):
+        """The batch's own savepoint (a reference awarded meanwhile) sits
+        inside ht_txn's: a replay gives the stored answer back."""
+        sub = "ab-idem-" + uid()
+        enroll(sub)
+        items = [{"subject": sub, "rule": RULE,
+                  "external_ref": "idem-%s-%d" % (uid(), i)} for i in range(5)]
+        body = json.dumps({"items": items}, separators=(",", ":"))
+        key = "batch-" + uid()
+        first = lib.request("POST", "/v1/awards/batch", body=body,
+                            headers={"Idempotency-Key": key},
+                            key=ENV["PERKD_ISSUER_KEY"])
+        self.assertEqual(first.status, 200, first)
+        again = lib.request("POST", "/v1/awards/batch", body=body,
+                            headers={"Idempotency-Key": key},
+                            key=ENV["PERKD_ISSUER_KEY"])
+        self.assertEqual(again.status, 200, again)
+        self.assertEqual(again.headers.get("idempotent-replayed"), "true")
+        self.assertEqual(again.json, first.json)
+        self.assertEqual([r["status"] for r in again.json["results"]], [201] * 5)
+        self.assertEqual(me(sub)[1]["balance"], 5 * 50)
+
     def test_concurrent_batches_and_singles_credit_each_reference_once(self):
         """Two batches for different members share half their references,
         while single awards for a third member use some of the same: the
@@ -240,6 +275,41 @@ class AwardBatch(unittest.TestCase):
             self.assertEqual(sql("SELECT COUNT(*) FROM awards WHERE external_ref "
                                  "LIKE 'race-%s-%%'" % tag),
                              "300")
+        out = lib.perkctl("verify")
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+
+    def test_concurrent_batches_same_members_opposite_order_no_deadlock_failure(self):
+        """Four batches name the same 30 members in opposite orders (and
+        share some references): member locks are taken in subject-hash
+        order whatever the item order, so none waits on another in a
+        cycle; each answers 200 with every item credited once."""
+        subs = ["ab-dl-%s-%d" % (uid(), i) for i in range(30)]
+        for s in subs:
+            enroll(s)
+        tag = uid()
+        lists = []
+        for k in range(4):
+            order = subs if k % 2 == 0 else list(reversed(subs))
+            lists.append([{"subject": order[i % 30], "rule": RULE,
+                           "external_ref": "dl-%s-%d-%d" % (tag, k, i)}
+                          for i in range(150)] +
+                         [{"subject": order[i], "rule": RULE,
+                           "external_ref": "dl-%s-shared-%d" % (tag, i)}
+                          for i in range(30)])
+
+        res = lib.parallel(4, lambda k: call("POST", "/v1/awards/batch",
+                                             {"items": lists[k]},
+                                             ENV["PERKD_ISSUER_KEY"]))
+        shared_new = 0
+        for st, doc, _ in res:
+            self.assertEqual(st, 200, doc)
+            got = [r["status"] for r in doc["results"]]
+            self.assertEqual(got[:150], [201] * 150)
+            self.assertTrue(set(got[150:]) <= {200, 201})
+            shared_new += got[150:].count(201)
+        self.assertEqual(shared_new, 30)
+        total = sum(me(s)[1]["balance"] for s in subs)
+        self.assertEqual(total, (4 * 150 + 30) * 50)
         out = lib.perkctl("verify")
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
 

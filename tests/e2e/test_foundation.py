@@ -9,6 +9,7 @@ import subprocess
 import time
 import urllib.parse
 
+import lib
 from lib import (BODY_MAX, ISSUER_KEY, MANAGER_KEY, PARTNER_KEY, REPO, URL, VAR,
                  PerkdTestCase, create_key, create_org, delete, get, list_all,
                  mint_token, need_tool, org_with_key, parallel, post, raw_request,
@@ -44,6 +45,40 @@ class Probes(PerkdTestCase):
     def test_bench_static__nginx_answers_alone(self):
         r = get("/bench/static")
         self.assertEqual((r.status, r.json), (200, {"ok": True}), r)
+
+
+class NginxFront(PerkdTestCase):
+    """What nginx adds in front of perkd (etc/nginx.conf.in)."""
+
+    def test_pages__served_with_security_headers(self):
+        for path in ("/", "/partner/", "/manage/"):
+            with self.subTest(path=path):
+                r = get(path)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.content_type, "text/html", r)
+                self.assertIn("default-src 'self'", r.headers.get("content-security-policy", ""))
+                self.assertEqual(r.headers.get("x-content-type-options"), "nosniff")
+                self.assertEqual(r.headers.get("referrer-policy"), "no-referrer")
+                self.assertEqual(r.headers.get("cache-control"), "no-cache")
+
+    def test_api_answer__one_nosniff_and_perkds_own_cache_control(self):
+        r = get("/v1/issuers")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.headers.get("x-content-type-options"), "nosniff", r.headers)
+        # nginx adds no-cache to pages only: perkd sets the API's own
+        self.assertNotIn("no-cache", r.headers.get("cache-control", ""), r.headers)
+
+    def test_server_header__no_version(self):
+        self.assertEqual(get("/healthz").headers.get("server"), "nginx")
+
+    def test_nginx_own_errors__are_problem_documents(self):
+        r = raw_request(b"GET /v1/%00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertProblem(r, 400, "bad_request")
+        r = raw_request(b"GET /v1/" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertProblem(r, 414, "uri_too_long")
+
+    def test_error_pages__not_reachable_directly(self):
+        self.assertEqual(get("/.problem/413").status, 404)
 
 
 class Routing(PerkdTestCase):
@@ -106,6 +141,37 @@ class InputLimits(PerkdTestCase):
                b"Content-Type: application/json\r\nContent-Length: 2\r\n"
                b"Content-Length: 5\r\nConnection: close\r\n\r\n{}")
         self.assertProblem(raw_request(req), 400, ("bad_request", "invalid_content_length"))
+
+
+class PerkdInputChecks(PerkdTestCase):
+    """perkd's own input checks, straight over its FastCGI socket: nginx
+    never lets these requests through, but perkd must not rely on that."""
+
+    def setUp(self):
+        if not lib.perkd_socket() or not os.path.exists(lib.perkd_socket()):
+            self.skipTest("no perkd socket in PERKD_CONFIG")
+
+    def create(self, content_length, body):
+        return lib.fcgi_request(lib.fcgi_params(
+            "POST", "/v1/admin/orgs", CONTENT_LENGTH=content_length,
+            CONTENT_TYPE="application/json", HTTP_AUTHORIZATION="Bearer " + MANAGER_KEY), body)
+
+    def test_content_length_junk__400_invalid_content_length(self):
+        for junk in ("abc", "-1", "99999999999999999999", " 2", "2 ", "+2", "0x2", "2e0"):
+            with self.subTest(content_length=junk):
+                self.assertProblem(self.create(junk, b"{}"), 400, "invalid_content_length")
+
+    def test_body_shorter_than_content_length__400_invalid_content_length(self):
+        self.assertProblem(self.create("10", b"{}"), 400, "invalid_content_length")
+
+    def test_content_length_over_64k__413_without_nginx(self):
+        self.assertProblem(self.create(str(BODY_MAX + 1), b" " * (BODY_MAX + 1)), 413,
+                           "payload_too_large")
+
+    def test_well_formed_request__answered_like_through_nginx(self):
+        body = ('{"name":"%s","roles":["issuer"]}' % unique("fcgi")).encode()
+        r = self.create(str(len(body)), body)
+        self.assertEqual(r.status, 201, r)
 
 
 class JsonValidation(PerkdTestCase):

@@ -403,6 +403,10 @@ state=$(cd "$1" && pwd)
 conf=$state/perkd.conf
 port=
 mkdir -p "$state/run" "$state/log" "$state/nginx/tmp"
+# Private: it holds secrets (perkd.conf, dev.env), MariaDB's password-less
+# root socket and perkd's FastCGI socket (which would bypass nginx). nginx's
+# workers run as the same user (see etc/nginx.conf.in), so they still get in.
+chmod 0700 "$state"
 # One stack command at a time per state directory. Every server started
 # below gets "9>&-": a daemon that inherited fd 9 would hold the lock forever.
 exec 9>"$state/.lock"
