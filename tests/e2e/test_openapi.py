@@ -17,25 +17,35 @@ server partners actually program against:
      manager: orgApiKey; several roles: each of their schemes);
   4. every problem code perkd's table (fcgi/problem.c) or nginx
      (etc/nginx/problems.conf) can answer is named in the file, and every
-     problem code the file shows is one of those.
+     problem code the file shows is one of those;
+  5. real answers conform: a fresh resident, the demo's issuer, partner
+     and manager drive every operation on the stack, and each answer's
+     status, media type, JSON schema, problem code, required headers and
+     CSV header line must be the documented ones.
 
-Python standard library only (the e2e rule), so the YAML is not parsed in
-full: read_operations() reads just the `paths:` section of a file written
-in the layout the header of docs/openapi.yaml promises (two-space
+Python standard library only (the e2e rule), so there is no PyYAML and
+no jsonschema: read_operations() reads just the `paths:` section of a file
+written in the layout the header of docs/openapi.yaml promises (two-space
 indentation; paths at indent 2, methods at 4, `x-perkd-role` and
-`security` at 6), skipping block scalars, and fails loudly on anything
-outside that layout rather than guessing.
+`security` at 6), skipping block scalars; yaml_load() reads the whole
+document in the YAML subset it is written in; schema_errors() checks a
+value against the JSON Schema keywords the document uses. Each fails
+loudly on anything it does not know rather than guessing, and a test
+checks that the two readers agree.
 
 Environment: PERKD_BIN, else PERKD_BUILD_DIR/perkd, else ./perkd at the
 top of the source tree; PERKD_URL (from dev.env; needed by check 2 only).
 """
 import json
+import math
 import os
 import re
 import subprocess
+import sys
 import time
 import unittest
 import urllib.error
+import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -250,6 +260,27 @@ class OpenApiFileTest(unittest.TestCase):
         self.assertEqual(len(ids), len(set(ids)), "duplicate operationId")
         self.assertEqual(len(read_operations(OPENAPI)), len(ids))
 
+    def test_the_two_readers_agree(self):
+        # read_operations (indentation) against yaml_load (the whole
+        # document): two independent readers, one answer.
+        doc = _doc()
+        want = {}
+        for path, item in doc["paths"].items():
+            for method, op in item.items():
+                if method in METHODS:
+                    sec = op.get("security")
+                    want[(method.upper(), path)] = {
+                        "role": op.get("x-perkd-role"),
+                        "security": None if sec is None else [k for s in sec for k in s]}
+        self.assertEqual(read_operations(OPENAPI), want)
+
+    def test_yaml_loader_refuses_what_it_does_not_know(self):
+        for text in ("a: >\n  folded\n", "a: 1\na: 2\n", "a:\n  - 1\n b: 2\n", "a: 'open\n"):
+            with self.subTest(text=text), self.assertRaises((YamlError, IndexError)):
+                yaml_load(text)
+        self.assertEqual(yaml_load("a: [1, 'x y', {b: 'c: d'}]\nn: ~\nt: |-\n  one\n  two\n"),
+                         {"a": [1, "x y", {"b": "c: d"}], "n": None, "t": "one\ntwo"})
+
     def test_every_operation_has_a_role_matching_its_security(self):
         bad = []
         for (method, path), op in sorted(read_operations(OPENAPI).items(), key=lambda kv: kv[0][::-1]):
@@ -290,6 +321,336 @@ class OpenApiFileTest(unittest.TestCase):
                 ("GET", "/a/{id}"): {"role": "resident", "security": ["residentJWT"]},
                 ("POST", "/b"): {"role": None, "security": []},
             })
+
+
+# ---- a loader for the YAML subset docs/openapi.yaml is written in --------
+# (the conformance checks below need the whole document; PyYAML is not in
+# the standard library)
+
+class YamlError(ValueError):
+    pass
+
+
+_INT = re.compile(r"^[-+]?[0-9]+$")
+_FLOAT = re.compile(r"^[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$")
+
+
+def _plain(s):
+    if s in ("null", "~", ""):
+        return None
+    if s == "true":
+        return True
+    if s == "false":
+        return False
+    if _INT.match(s):
+        return int(s)
+    if _FLOAT.match(s):
+        return float(s)
+    return s
+
+
+def _dquote(s, i):
+    """Double-quoted scalar starting at s[i] == '"': (value, index after)."""
+    out, i = [], i + 1
+    esc = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\", "/": "/", "0": "\0"}
+    while i < len(s):
+        c = s[i]
+        if c == '"':
+            return "".join(out), i + 1
+        if c == "\\":
+            n = s[i + 1]
+            if n in esc:
+                out.append(esc[n])
+                i += 2
+            elif n in "xu":
+                w = 2 if n == "x" else 4
+                out.append(chr(int(s[i + 2:i + 2 + w], 16)))
+                i += 2 + w
+            else:
+                raise YamlError(f"unknown escape \\{n}")
+            continue
+        out.append(c)
+        i += 1
+    raise YamlError("unterminated double-quoted scalar")
+
+
+def _squote(s, i):
+    out, i = [], i + 1
+    while i < len(s):
+        if s[i] == "'":
+            if i + 1 < len(s) and s[i + 1] == "'":
+                out.append("'")
+                i += 2
+                continue
+            return "".join(out), i + 1
+        out.append(s[i])
+        i += 1
+    raise YamlError("unterminated single-quoted scalar")
+
+
+def _flow(s, i):
+    """A flow collection or scalar at s[i]: (value, index after)."""
+    while s[i] == " ":
+        i += 1
+    c = s[i]
+    if c in "[{":
+        close = "]" if c == "[" else "}"
+        seq, mp = [], {}
+        i += 1
+        while True:
+            while s[i] == " ":
+                i += 1
+            if s[i] == close:
+                return (seq if c == "[" else mp), i + 1
+            if c == "[":
+                v, i = _flow(s, i)
+                seq.append(v)
+            else:
+                k, i = _flow_scalar(s, i, key=True)
+                while s[i] == " ":
+                    i += 1
+                if s[i] != ":":
+                    raise YamlError(f"expected ':' in flow mapping: {s!r}")
+                v, i = _flow(s, i + 1)
+                mp[k] = v
+            while s[i] == " ":
+                i += 1
+            if s[i] == ",":
+                i += 1
+            elif s[i] != close:
+                raise YamlError(f"expected ',' or {close!r}: {s!r}")
+    return _flow_scalar(s, i)
+
+
+def _flow_scalar(s, i, key=False):
+    if s[i] == '"':
+        return _dquote(s, i)
+    if s[i] == "'":
+        return _squote(s, i)
+    j = i
+    while j < len(s) and s[j] not in ",]}":
+        if s[j] == ":" and (j + 1 == len(s) or s[j + 1] in " ,]}") and key:
+            break
+        j += 1
+    text = s[i:j].strip()
+    return (text if key else _plain(text)), j
+
+
+def _scalar(text):
+    """A whole-line value (after `key: ` or `- `)."""
+    if text[0] in "[{\"'":
+        v, end = _flow(text, 0)
+        if text[end:].strip():
+            raise YamlError(f"trailing text after {text[:end]!r}")
+        return v
+    return _plain(text)
+
+
+def _split_key(body):
+    """'key: rest' -> (key, rest) or None."""
+    if body[0] in "'\"":
+        k, end = (_squote if body[0] == "'" else _dquote)(body, 0)
+        rest = body[end:]
+        if not rest.startswith(":"):
+            return None
+        return k, rest[1:].strip()
+    m = re.match(r"^([^\s:#][^:#]*?):(?:\s+(.*))?$", body)
+    if not m:
+        return None
+    return m.group(1), (m.group(2) or "").strip()
+
+
+def yaml_load(text):
+    """
+    Loads the YAML subset this project's OpenAPI file is written in: block
+    mappings and sequences by indentation, single-line flow collections,
+    plain and quoted scalars, `|`/`|-`/`>` block scalars, full-line
+    comments. Raises YamlError on anything else.
+    """
+    lines = []
+    for raw in text.split("\n"):
+        stripped = raw.lstrip(" ")
+        lines.append((len(raw) - len(stripped), stripped.rstrip(), raw))
+    pos = [0]
+
+    def skip():
+        while pos[0] < len(lines) and (not lines[pos[0]][1] or lines[pos[0]][1].startswith("#")):
+            pos[0] += 1
+
+    def block_scalar(indicator, parent_indent):
+        body, n = [], pos[0]
+        while n < len(lines) and (not lines[n][1] or lines[n][0] > parent_indent):
+            body.append(lines[n][2])
+            n += 1
+        while body and not body[-1].strip():
+            body.pop()
+        pos[0] = n
+        ind = min(len(b) - len(b.lstrip(" ")) for b in body if b.strip()) if body else 0
+        body = [b[ind:] for b in body]
+        if indicator.startswith(">"):
+            raise YamlError("folded scalars are not used here")
+        out = "\n".join(body)
+        return out if indicator == "|-" else out + "\n"
+
+    def value(rest, indent):
+        if rest in ("|", "|-"):
+            return block_scalar(rest, indent)
+        if rest:
+            return _scalar(rest)
+        skip()
+        if pos[0] < len(lines) and lines[pos[0]][0] > indent:
+            return node(lines[pos[0]][0])
+        return None
+
+    def node(indent):
+        skip()
+        if lines[pos[0]][1].startswith("- ") or lines[pos[0]][1] == "-":
+            seq = []
+            while True:
+                skip()
+                if pos[0] >= len(lines) or lines[pos[0]][0] != indent or not lines[pos[0]][1].startswith("-"):
+                    return seq
+                body = lines[pos[0]][1][1:].strip()
+                kv = _split_key(body) if body and body[0] not in "[{" else None
+                if kv is None:
+                    pos[0] += 1
+                    seq.append(value(body, indent))
+                else:
+                    # "- key: v" starts a mapping whose keys sit at indent + 2
+                    lines[pos[0]] = (indent + 2, body, " " * (indent + 2) + body)
+                    seq.append(node(indent + 2))
+        mp = {}
+        while True:
+            skip()
+            if pos[0] >= len(lines) or lines[pos[0]][0] < indent:
+                return mp
+            ind, body, _ = lines[pos[0]]
+            if ind != indent:
+                raise YamlError(f"line {pos[0] + 1}: indentation {ind}, expected {indent}")
+            kv = _split_key(body)
+            if kv is None:
+                raise YamlError(f"line {pos[0] + 1}: not `key: value`: {body!r}")
+            k, rest = kv
+            if k in mp:
+                raise YamlError(f"line {pos[0] + 1}: duplicate key {k!r}")
+            pos[0] += 1
+            mp[k] = value(rest, indent)
+
+    doc = node(0)
+    skip()
+    if pos[0] < len(lines):
+        raise YamlError(f"line {pos[0] + 1}: unexpected {lines[pos[0]][1]!r}")
+    return doc
+
+
+# ---- a checker for the JSON Schema keywords docs/openapi.yaml uses -------
+
+_DATE_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+_DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
+
+
+def _is(t, v):
+    if t == "null":
+        return v is None
+    if t == "boolean":
+        return isinstance(v, bool)
+    if t == "integer":
+        return (isinstance(v, int) and not isinstance(v, bool)) or \
+            (isinstance(v, float) and v.is_integer())
+    if t == "number":
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if t == "string":
+        return isinstance(v, str)
+    if t == "array":
+        return isinstance(v, list)
+    if t == "object":
+        return isinstance(v, dict)
+    raise ValueError(f"unknown type {t!r}")
+
+
+def _bounds(schema, n, what, lo, hi, path):
+    """Errors of a measure n (a length, a count, a value) against the
+    schema's lower and upper bound keywords lo and hi."""
+    errs = []
+    if lo in schema and n < schema[lo]:
+        errs.append(f"{path}: {what} {n} below {lo} {schema[lo]}")
+    if hi in schema and n > schema[hi]:
+        errs.append(f"{path}: {what} {n} above {hi} {schema[hi]}")
+    return errs
+
+
+def schema_errors(doc, schema, v, path="$"):
+    """
+    Errors of value v against an OpenAPI 3.1 (JSON Schema 2020-12) schema,
+    for the keywords docs/openapi.yaml uses; `$ref` resolves inside doc.
+    Returns a list of "path: message" strings (empty = valid). An unknown
+    keyword raises, so that the checker never silently ignores a rule.
+    """
+    known = {"$ref", "type", "enum", "const", "required", "properties",
+             "additionalProperties", "items", "minItems", "maxItems",
+             "uniqueItems", "minimum", "maximum", "exclusiveMinimum",
+             "multipleOf", "minLength", "maxLength", "pattern", "format",
+             "oneOf", "anyOf", "allOf", "minProperties", "maxProperties",
+             "description", "example", "examples", "default", "summary",
+             "title"}
+    unknown = set(schema) - known
+    if unknown:
+        raise ValueError(f"schema keyword(s) the checker does not know: {sorted(unknown)}")
+    errs = []
+    if "$ref" in schema:
+        target = doc
+        for part in schema["$ref"][2:].split("/"):
+            target = target[part]
+        errs += schema_errors(doc, target, v, path)
+    for sub in schema.get("allOf", []):
+        errs += schema_errors(doc, sub, v, path)
+    if "oneOf" in schema:
+        ok = sum(1 for sub in schema["oneOf"] if not schema_errors(doc, sub, v, path))
+        if ok != 1:
+            errs.append(f"{path}: matches {ok} of the oneOf alternatives, not exactly 1")
+    if "anyOf" in schema and not any(not schema_errors(doc, sub, v, path) for sub in schema["anyOf"]):
+        errs.append(f"{path}: matches none of the anyOf alternatives")
+    if "type" in schema:
+        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        if not any(_is(t, v) for t in types):
+            return errs + [f"{path}: {type(v).__name__} {v!r:.60} is not {'/'.join(types)}"]
+    if "const" in schema and v != schema["const"]:
+        errs.append(f"{path}: {v!r:.60} is not {schema['const']!r}")
+    if "enum" in schema and v not in schema["enum"]:
+        errs.append(f"{path}: {v!r:.60} not in {schema['enum']}")
+    if isinstance(v, str):
+        errs += _bounds(schema, len(v), "length", "minLength", "maxLength", path)
+        if "pattern" in schema and not re.search(schema["pattern"], v):
+            errs.append(f"{path}: {v!r:.60} does not match {schema['pattern']}")
+        fmt = schema.get("format")
+        if fmt == "date-time" and not _DATE_TIME.match(v):
+            errs.append(f"{path}: {v!r} is not an RFC 3339 time")
+        if fmt == "date" and not _DATE.match(v):
+            errs.append(f"{path}: {v!r} is not a date")
+    if _is("number", v):
+        errs += _bounds(schema, v, "value", "minimum", "maximum", path)
+        if "exclusiveMinimum" in schema and v <= schema["exclusiveMinimum"]:
+            errs.append(f"{path}: {v} <= {schema['exclusiveMinimum']}")
+        if "multipleOf" in schema:
+            q = v / schema["multipleOf"]
+            if not math.isclose(q, round(q), abs_tol=1e-6):
+                errs.append(f"{path}: {v} is not a multiple of {schema['multipleOf']}")
+    if isinstance(v, list):
+        errs += _bounds(schema, len(v), "items", "minItems", "maxItems", path)
+        if "items" in schema:
+            for i, item in enumerate(v):
+                errs += schema_errors(doc, schema["items"], item, f"{path}[{i}]")
+    if isinstance(v, dict):
+        for name in schema.get("required", []):
+            if name not in v:
+                errs.append(f"{path}: missing {name!r}")
+        props = schema.get("properties", {})
+        for name, item in v.items():
+            if name in props:
+                errs += schema_errors(doc, props[name], item, f"{path}.{name}")
+            elif schema.get("additionalProperties") is False:
+                errs.append(f"{path}: unexpected {name!r}")
+    return errs
 
 
 def emitted_problem_codes():
@@ -391,6 +752,277 @@ class OpenApiServedTest(unittest.TestCase):
             bad.append(f"{method} {path}: {why}")
         if bad:
             self.fail("\n" + "\n".join(bad))
+
+
+# ---- 5. real answers conform to the document ----------------------------
+
+def _doc():
+    with open(OPENAPI, encoding="utf-8") as f:
+        return yaml_load(f.read())
+
+
+class ConformanceTest(unittest.TestCase):
+    """
+    Drives every documented operation on the running stack (a fresh
+    resident, the demo's issuer, partner and manager keys) and checks each
+    answer against docs/openapi.yaml: the status is documented for the
+    operation, the media type too, a JSON body matches the schema, a
+    problem's `code` is one the operation lists, required response headers
+    are present, and a CSV's header line is the documented one. Manager
+    calls are reads and refusals only, so shared demo data is not changed;
+    the partner flow uses one unit of one of the demo partner's perks.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        cls.doc = _doc()
+        here = os.path.dirname(os.path.abspath(__file__))
+        if here not in sys.path:
+            sys.path.insert(0, here)
+        import lib  # tests/e2e/lib.py: the shared HTTP client and tokens
+        cls.lib = lib
+
+    def setUp(self):
+        need = ("PERKD_URL", "PERKD_RESIDENT_SECRET", "PERKD_MANAGER_KEY",
+                "PERKD_ISSUER_KEY", "PERKD_PARTNER_KEY", "PERKD_ISSUER_ORG",
+                "PERKD_PARTNER_ORG")
+        missing = [n for n in need if not os.environ.get(n)]
+        if missing:
+            if os.environ.get("CI", "") in ("true", "1"):
+                self.fail("not set: " + ", ".join(missing))
+            self.skipTest("not set (source the stack's dev.env): " + ", ".join(missing))
+        self.bad = []
+        self.seen = 0
+
+    def tearDown(self):
+        if getattr(self, "bad", None):
+            self.fail(f"{len(self.bad)} answer(s) of {self.seen} do not match docs/openapi.yaml:\n"
+                      + "\n".join(self.bad))
+
+    def call(self, method, tmpl, path=None, **kw):
+        """Sends one request (lib.request) and records every way its answer
+        departs from the document. Returns the lib.Response."""
+        r = self.lib.request(method, path or tmpl, **kw)
+        self.seen += 1
+        where = f"{method} {tmpl} -> {r.status}"
+        op = self.doc["paths"][tmpl][method.lower()]
+        resp = op["responses"].get(str(r.status))
+        if resp is None:
+            self.bad.append(f"{where}: status not documented ({r.text[:160]!r})")
+            return r
+        while "$ref" in resp:
+            resp = self.doc["components"]["responses"][resp["$ref"].rsplit("/", 1)[1]]
+        for name, h in resp.get("headers", {}).items():
+            while "$ref" in h:
+                h = self.doc["components"]["headers"][h["$ref"].rsplit("/", 1)[1]]
+            if h.get("required") and name.lower() not in r.headers:
+                self.bad.append(f"{where}: no {name} header")
+        content = resp.get("content")
+        if not content:
+            if r.body:
+                self.bad.append(f"{where}: a body where none is documented")
+            return r
+        media = content.get(r.content_type)
+        if media is None:
+            self.bad.append(f"{where}: {r.content_type!r} not documented ({sorted(content)})")
+            return r
+        if r.content_type.endswith("json"):
+            if r.json is None:
+                self.bad.append(f"{where}: body is not JSON")
+                return r
+            self.bad += [f"{where}: {e}" for e in schema_errors(self.doc, media["schema"], r.json)]
+            if r.content_type == "application/problem+json":
+                codes = set()
+                for ex in media.get("examples", {}).values():
+                    ex = self.doc["components"]["examples"][ex["$ref"].rsplit("/", 1)[1]] \
+                        if "$ref" in ex else ex
+                    codes.add(ex["value"]["code"])
+                if r.json.get("code") not in codes:
+                    self.bad.append(f"{where}: code {r.json.get('code')!r} not among {sorted(codes)}")
+        elif r.content_type == "text/csv" and isinstance(media.get("example"), str):
+            want = media["example"].split("\r\n")[0].split("\n")[0]
+            got = r.text.split("\r\n")[0].split("\n")[0]
+            if got != want:
+                self.bad.append(f"{where}: CSV header {got!r}, documented {want!r}")
+        return r
+
+    def test_public_answers_conform(self):
+        for path in ("/healthz", "/readyz", "/metrics", "/v1/rules", "/v1/perks",
+                     "/v1/tiers", "/v1/districts", "/v1/issuers", "/v1/keys/passes"):
+            self.call("GET", path)
+        self.call("GET", "/v1/perks", "/v1/perks?limit=0")
+        self.call("GET", "/v1/rules", "/v1/rules?cursor=forged")
+        self.call("GET", "/v1/issuers", "/v1/issuers?limit=1")
+
+    def _rule_and_perks(self):
+        lib = self.lib
+        names = {o["id"]: o["name"] for o in lib.list_all("/v1/admin/orgs", key=lib.MANAGER_KEY)}
+        rules = self.call("GET", "/v1/rules", "/v1/rules?limit=500").json["items"]
+        perks = self.call("GET", "/v1/perks", "/v1/perks?limit=500").json["items"]
+        mine = [r for r in rules if names.get(lib.ISSUER_ORG) in r["issuers"] and r["daily_cap"] is None]
+        if not mine:
+            self.fail("the demo has no uncapped rule the demo issuer may award")
+        rule = max(mine, key=lambda r: r["points"])
+        other = [r for r in rules if names.get(lib.ISSUER_ORG) not in r["issuers"]]
+        ours = [p for p in perks if p["partner"] == names.get(lib.PARTNER_ORG) and p["kind"] == "voucher"
+                and not p["min_tier"] and p["stock_left"] != 0]
+        if not ours:
+            self.fail("the demo partner has no voucher perk in stock without a tier")
+        unlimited = [p for p in perks if p["kind"] == "voucher" and not p["min_tier"]
+                     and p["stock_left"] is None]
+        status = [p for p in perks if p["kind"] == "status"]
+        return rule, other, min(ours, key=lambda p: p["cost_points"]), unlimited, status, names
+
+    def test_resident_issuer_partner_answers_conform(self):
+        lib = self.lib
+        rule, other, perk, unlimited, status, names = self._rule_and_perks()
+        # A partner organisation of this test's own takes the checks meant
+        # to fail: perkd limits failed checks per organisation, and the
+        # demo partner's budget belongs to the other tests.
+        org = self.call("POST", "/v1/admin/orgs", key=lib.MANAGER_KEY,
+                        body={"name": lib.unique("openapi-partner"), "roles": ["partner"]},
+                        headers={"Idempotency-Key": lib.unique("idem")})
+        if org.status != 201:
+            self.fail(f"could not create a partner organisation: {org!r}")
+        keys = "/v1/admin/orgs/{id}/keys"
+        newkey = self.call("POST", keys, keys.replace("{id}", org.json["id"]), key=lib.MANAGER_KEY)
+        if newkey.status != 201:
+            self.fail(f"could not create a key: {newkey!r}")
+        stranger = newkey.json["key"]
+        district = self.call("GET", "/v1/districts").json["items"][0]["code"]
+        sub = lib.unique("openapi")
+        tok = lib.mint_token(sub)
+        idem = {"Idempotency-Key": lib.unique("idem")}
+        enroll = {"consent": True, "consent_version": "2026-01", "district": district}
+        self.call("GET", "/v1/me", token=tok)
+        self.call("POST", "/v1/me/enroll", body=dict(enroll, consent=False), token=tok)
+        self.call("POST", "/v1/me/enroll", body=dict(enroll, district="no-such-district"), token=tok)
+        self.call("POST", "/v1/me/enroll", body=dict(enroll, colour="red"), token=tok)
+        self.call("POST", "/v1/me/enroll", body=enroll, token=tok, headers=idem)
+        again = self.call("POST", "/v1/me/enroll", body=enroll, token=tok, headers=idem)
+        if again.headers.get("idempotent-replayed") != "true":
+            self.bad.append("POST /v1/me/enroll: a replay without Idempotent-Replayed: true")
+        self.call("POST", "/v1/me/enroll", body=dict(enroll, consent_version="2"), token=tok, headers=idem)
+        self.call("POST", "/v1/me/enroll", body=enroll, token=tok)
+        self.call("GET", "/v1/me", token=tok)
+        self.call("GET", "/v1/me", token=lib.tamper_signature(tok))
+        self.call("GET", "/v1/me", key=lib.MANAGER_KEY)
+        self.call("PUT", "/v1/me/sources", body={"sources": ["org_NOSUCHORG"]}, token=tok)
+        self.call("PUT", "/v1/me/sources", body={"sources": [lib.ISSUER_ORG]}, token=tok)
+        self.call("PUT", "/v1/me/sources", body={"sources": None}, token=tok)
+        # issuer: enough points for the partner's perk, a duplicate, refusals
+        ref = lib.unique("ref")
+        for i in range(max(2, math.ceil(perk["cost_points"] / rule["points"]))):
+            self.call("POST", "/v1/awards", token=None, key=lib.ISSUER_KEY,
+                      body={"subject": sub, "rule": rule["code"], "external_ref": f"{ref}-{i}"})
+        award = {"subject": sub, "rule": rule["code"], "external_ref": f"{ref}-0"}
+        self.call("POST", "/v1/awards", body=award, key=lib.ISSUER_KEY)
+        self.call("POST", "/v1/awards", body=dict(award, subject=lib.unique("nobody")), key=lib.ISSUER_KEY)
+        self.call("POST", "/v1/awards", body=dict(award, rule="no_such_rule"), key=lib.ISSUER_KEY)
+        if other:
+            self.call("POST", "/v1/awards", body=dict(award, rule=other[0]["code"]), key=lib.ISSUER_KEY)
+        self.call("POST", "/v1/awards", body=dict(award, external_ref="x" * 129), key=lib.ISSUER_KEY)
+        self.call("POST", "/v1/awards", body=award, key=lib.PARTNER_KEY)
+        self.call("POST", "/v1/awards/batch", key=lib.ISSUER_KEY, body={"items": [
+            dict(award, external_ref=f"{ref}-b1"), dict(award, rule="no_such_rule"),
+            {"subject": sub}, dict(award, external_ref=f"{ref}-b1")]})
+        self.call("POST", "/v1/awards/batch", body={"items": []}, key=lib.ISSUER_KEY)
+        page = self.call("GET", "/v1/me/ledger", "/v1/me/ledger?limit=2", token=tok).json
+        if page and page.get("next_cursor"):
+            self.call("GET", "/v1/me/ledger", "/v1/me/ledger?limit=2&cursor=" + page["next_cursor"], token=tok)
+        # a voucher of the demo partner: QR, check, use, use again
+        r = self.call("POST", "/v1/me/redemptions", body={"perk_id": perk["id"]}, token=tok,
+                      headers={"Idempotency-Key": lib.unique("idem")})
+        self.call("POST", "/v1/me/redemptions", body={"perk_id": "prk_NOSUCHPERK"}, token=tok)
+        if status:
+            self.call("POST", "/v1/me/redemptions", body={"perk_id": status[0]["id"]}, token=tok)
+        self.call("POST", "/v1/vouchers/check", body={"code": "0000-0000-0000"}, key=stranger)
+        if r.status == 201:
+            red, code = r.json["id"], r.json["voucher_code"]
+            qr = "/v1/me/redemptions/{id}/qr.svg"
+            self.call("GET", qr, qr.replace("{id}", red), token=tok)
+            self.call("POST", "/v1/vouchers/check", body={"code": code}, key=lib.PARTNER_KEY)
+            self.call("POST", "/v1/vouchers/use", body={"code": code}, key=stranger)
+            self.call("POST", "/v1/vouchers/use", body={"code": code}, key=lib.PARTNER_KEY)
+            self.call("POST", "/v1/vouchers/use", body={"code": code}, key=lib.PARTNER_KEY)
+            self.call("GET", qr, qr.replace("{id}", red), token=tok)
+            self.call("DELETE", "/v1/me/redemptions/{id}", "/v1/me/redemptions/" + red, token=tok)
+        else:
+            self.bad.append(f"POST /v1/me/redemptions: {r.status}, so the voucher answers were not checked")
+        if unlimited:
+            r = self.call("POST", "/v1/me/redemptions", body={"perk_id": unlimited[0]["id"]}, token=tok)
+            if r.status == 201:
+                self.call("DELETE", "/v1/me/redemptions/{id}", "/v1/me/redemptions/" + r.json["id"], token=tok)
+        self.call("DELETE", "/v1/me/redemptions/{id}", "/v1/me/redemptions/red_NOSUCHVOUCHER", token=tok)
+        self.call("GET", "/v1/me/redemptions", token=tok)
+        # passes
+        own = [p["id"] for p in self.call("GET", "/v1/perks", "/v1/perks?limit=500").json["items"]
+               if p["partner"] == names.get(lib.PARTNER_ORG)]
+        pass_code = "v1.AAAA.BBBB"
+        if status:
+            r = self.call("POST", "/v1/me/passes", body={"perk_id": status[0]["id"]}, token=tok)
+            if r.status == 201:
+                pass_code = r.json["pass_code"]
+                self.call("GET", "/v1/me/passes/qr.svg",
+                          "/v1/me/passes/qr.svg?code=" + urllib.parse.quote(pass_code), token=tok)
+        self.call("POST", "/v1/me/passes", body={"perk_id": perk["id"]}, token=tok)
+        self.call("GET", "/v1/me/passes/qr.svg", token=tok)
+        self.call("GET", "/v1/me/passes/qr.svg", "/v1/me/passes/qr.svg?code=junk", token=tok)
+        self.call("POST", "/v1/passes/check", body={"pass_code": pass_code, "perk_id": own[0]},
+                  key=lib.PARTNER_KEY)
+        self.call("POST", "/v1/passes/check", body={"pass_code": pass_code, "perk_id": "prk_NOSUCHPERK"},
+                  key=stranger)
+        self.call("GET", "/v1/me/access-log", token=tok)
+        self.call("GET", "/v1/me/export", token=tok)
+        self.call("DELETE", "/v1/me", token=tok)
+        self.call("DELETE", "/v1/me", token=tok)
+        revoke = "/v1/admin/keys/{id}"
+        self.call("DELETE", revoke, revoke.replace("{id}", newkey.json["id"]), key=lib.MANAGER_KEY)
+        self.call("POST", "/v1/vouchers/check", body={"code": "0000-0000-0000"}, key=stranger)
+
+    def test_manager_answers_conform(self):
+        lib = self.lib
+        m = {"key": lib.MANAGER_KEY}
+        orgs = self.call("GET", "/v1/admin/orgs", **m).json["items"]
+        self.call("GET", "/v1/admin/districts", **m)
+        camps = self.call("GET", "/v1/admin/campaigns", **m).json["items"]
+        self.call("GET", "/v1/stats/overview", **m)
+        self.call("GET", "/v1/stats/overview", "/v1/stats/overview?format=csv", **m)
+        self.call("GET", "/v1/stats/overview", key=lib.ISSUER_KEY)
+        self.call("GET", "/v1/stats/enrollment", "/v1/stats/enrollment?interval=week", **m)
+        self.call("GET", "/v1/stats/enrollment", headers={"Accept": "text/csv"}, **m)
+        self.call("GET", "/v1/stats/enrollment", "/v1/stats/enrollment?district=no-such-district", **m)
+        self.call("GET", "/v1/stats/enrollment", "/v1/stats/enrollment?interval=year", **m)
+        cs = "/v1/stats/campaigns/{id}"
+        for cid in ([camps[0]["id"]] if camps else []) + ["cmp_NOSUCHCAMPAIGN"]:
+            self.call("GET", cs, cs.replace("{id}", cid), **m)
+            self.call("GET", cs, cs.replace("{id}", cid) + "?format=csv", **m)
+        # refusals only: nothing below changes the programme
+        rules = self.call("GET", "/v1/rules").json["items"]
+        tiers = self.call("GET", "/v1/tiers").json
+        self.call("PUT", "/v1/admin/tiers", body=dict(tiers, tiers=[{"name": "A", "min_lifetime_points": 5}]), **m)
+        self.call("POST", "/v1/admin/rules", body={"code": rules[0]["code"], "title": "t", "description": "",
+                                                  "points": 1, "issuers": []}, **m)
+        self.call("POST", "/v1/admin/rules", body={"code": "x", "title": "t", "description": "",
+                                                  "points": 0, "issuers": []}, **m)
+        self.call("PATCH", "/v1/admin/rules/{code}", "/v1/admin/rules/" + rules[0]["code"], body={}, **m)
+        self.call("PATCH", "/v1/admin/rules/{code}", "/v1/admin/rules/no_such_rule", body={"points": 2}, **m)
+        self.call("POST", "/v1/admin/perks", body={"title": "t", "description": "", "partner": "org_NOSUCHORG",
+                                                  "kind": "voucher", "cost_points": 1}, **m)
+        self.call("PATCH", "/v1/admin/perks/{id}", "/v1/admin/perks/prk_NOSUCHPERK", body={"stock": 1}, **m)
+        self.call("POST", "/v1/admin/orgs", body={"name": orgs[0]["name"], "roles": ["issuer"]}, **m)
+        self.call("POST", "/v1/admin/orgs/{id}/keys", "/v1/admin/orgs/org_NOSUCHORG/keys", **m)
+        self.call("DELETE", "/v1/admin/keys/{id}", "/v1/admin/keys/key_NOSUCHKEY", **m)
+        self.call("PUT", "/v1/admin/districts/{code}", "/v1/admin/districts/Bad%20Code",
+                  body={"name": "x", "population": 1}, **m)
+        window = {"name": "t", "code": lib.unique("cmp"), "starts_at": "2026-02-01T00:00:00Z",
+                  "ends_at": "2026-01-01T00:00:00Z"}
+        self.call("POST", "/v1/admin/campaigns", body=window, **m)
+        if camps:
+            self.call("POST", "/v1/admin/campaigns", body=dict(window, code=camps[0]["code"],
+                                                              ends_at="2027-01-01T00:00:00Z"), **m)
+        self.call("PATCH", "/v1/admin/campaigns/{id}", "/v1/admin/campaigns/cmp_NOSUCHCAMPAIGN",
+                  body={"name": "x"}, **m)
 
 
 if __name__ == "__main__":
