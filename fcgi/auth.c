@@ -5,10 +5,20 @@
  * verified with libsodium's HMAC-SHA256. Only HS256 is accepted: "none"
  * and every other alg are refused, exp and sub are required. The subject
  * is turned into its keyed hash at once and never kept or logged raw.
+ *
+ * Verified API keys are cached in the process for LIM_KEY_CACHE_TTL_S,
+ * keyed by the SHA-256 of the whole key (what the database stores), so
+ * that an organisation's call does not pay a database round trip for its
+ * key every time. Only successes are cached. Revoking a key through this
+ * process clears the cache after the revocation commits (h_orgs.c); a
+ * lookup that was already under way then does not store its answer (the
+ * generation check below). Other processes see a revocation within the
+ * TTL, when their entry expires and the key is looked up again.
  */
 #include "config.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +152,95 @@ out:
 	return out;
 }
 
+/* ---- the API-key cache ---- */
+
+struct ht_keyslot {
+	int		 used;
+	unsigned char	 hash[32];
+	struct ly_org	 org;
+	time_t		 at;		/* CLOCK_MONOTONIC seconds when verified */
+};
+
+static struct ht_keyslot ht_keycache[LIM_KEY_CACHE_SLOTS];
+static unsigned long	 ht_keycache_gen;	/* bumped by every clear */
+static pthread_mutex_t	 ht_keycache_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static struct ht_keyslot *
+ht_keycache_slot(const unsigned char hash[32])
+{
+	return &ht_keycache[((unsigned)hash[0] | (unsigned)hash[1] << 8) %
+	    LIM_KEY_CACHE_SLOTS];
+}
+
+int
+ht_keycache_get(const unsigned char hash[32], time_t now, struct ly_org *org,
+    unsigned long *gen)
+{
+	struct ht_keyslot *s = ht_keycache_slot(hash);
+	int hit = 0;
+
+	pthread_mutex_lock(&ht_keycache_mu);
+	*gen = ht_keycache_gen;
+	if (s->used && sodium_memcmp(s->hash, hash, 32) == 0 &&
+	    now >= s->at && now - s->at < LIM_KEY_CACHE_TTL_S) {
+		*org = s->org;
+		hit = 1;
+	}
+	pthread_mutex_unlock(&ht_keycache_mu);
+	return hit;
+}
+
+void
+ht_keycache_put(const unsigned char hash[32], const struct ly_org *org,
+    time_t now, unsigned long gen)
+{
+	struct ht_keyslot *s = ht_keycache_slot(hash);
+
+	pthread_mutex_lock(&ht_keycache_mu);
+	if (gen == ht_keycache_gen) {	/* no revocation since the lookup */
+		s->used = 1;
+		memcpy(s->hash, hash, 32);
+		s->org = *org;
+		s->at = now;
+	}
+	pthread_mutex_unlock(&ht_keycache_mu);
+}
+
+void
+ht_keycache_clear(void)
+{
+	pthread_mutex_lock(&ht_keycache_mu);
+	ht_keycache_gen++;
+	sodium_memzero(ht_keycache, sizeof(ht_keycache));
+	pthread_mutex_unlock(&ht_keycache_mu);
+}
+
+static time_t
+ht_mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* Verifies an API key, from the cache when it was verified recently. */
+static enum ly_res
+ht_key_verify(struct ht_req *r, const char *tok)
+{
+	unsigned char hash[crypto_hash_sha256_BYTES];
+	unsigned long gen;
+	time_t now = ht_mono_s();
+	enum ly_res res;
+
+	crypto_hash_sha256(hash, (const unsigned char *)tok, strlen(tok));
+	if (ht_keycache_get(hash, now, &r->org, &gen))
+		return LY_OK;
+	if ((res = ly_key_check(r->db, tok, &r->org)) == LY_OK)
+		ht_keycache_put(hash, &r->org, now, gen);
+	return res;
+}
+
 int
 ht_auth(struct ht_req *r, unsigned roles)
 {
@@ -159,7 +258,7 @@ ht_auth(struct ht_req *r, unsigned roles)
 	}
 	tok = h + 7;
 	if (strncmp(tok, "pk_", 3) == 0) {
-		res = ly_key_check(r->db, tok, &r->org);
+		res = ht_key_verify(r, tok);
 		if (res == LY_UNAVAIL || res == LY_INTERNAL || res == LY_RETRY) {
 			ht_reply_result(r, res, NULL);
 			return -1;

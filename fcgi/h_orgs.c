@@ -191,4 +191,7 @@ void
 ht_h_keys_revoke(struct ht_req *r)
 {
 	ht_txn(r, ht_key_revoke_work, NULL);
+	/* committed: no cached copy of any key may outlive it here */
+	if (r->status == 204)
+		ht_keycache_clear();
 }

@@ -91,6 +91,7 @@ struct ht_req {
 	int			 route;		/* index in the route table */
 	char			*params[LIM_PATH_PARAMS];	/* {id} values */
 	size_t			 nparams;
+	unsigned long long	 clen;		/* checked Content-Length */
 	char			*body;		/* NUL-terminated, bodylen bytes */
 	size_t			 bodylen;
 	cJSON			*json;		/* parsed body, if any */
@@ -119,6 +120,7 @@ struct ht_route {
 	unsigned	 roles;		/* enum ht_role bits; 0 = public */
 	ht_handler	 fn;
 	int		 creates;	/* a creating POST: Idempotency-Key */
+	size_t		 body_max;	/* 0 = LIM_BODY_MAX */
 };
 
 extern const struct ht_route	ht_routes[];
@@ -131,9 +133,13 @@ void	ht_routes_print(FILE *f);
 
 /* ---- requests (req.c) ---- */
 
-/* Reads params and body of the accepted request into r. Returns 0, or -1
- * with a problem reply set (bad Content-Length, body too large). */
+/* Reads the params of the accepted request into r (method, path, query,
+ * Idempotency-Key, a checked Content-Length). Returns 0, or -1 with a
+ * problem reply set. */
 int		 ht_req_read(struct ht_req *r) HT_WARN_UNUSED;
+/* Reads the body, at most max bytes (the route's limit): 0, or -1 with a
+ * problem reply set (413 over max, 400 shorter than Content-Length). */
+int		 ht_req_read_body(struct ht_req *r, size_t max) HT_WARN_UNUSED;
 void		 ht_req_reset(struct ht_req *r);
 const char	*ht_param(const struct ht_req *r, const char *name);
 /* Copies the URL-decoded query argument into buf; 1 found, 0 absent,
@@ -306,6 +312,16 @@ char	*ht_jwt_mint(const unsigned char *secret, size_t secretlen,
 	    const char *sub, time_t iat, time_t exp);
 /* Authenticates r for a route needing roles: 0, or -1 with 401/403 set. */
 int	ht_auth(struct ht_req *r, unsigned roles) HT_WARN_UNUSED;
+/* The API-key cache: a hit copies the org verified less than
+ * LIM_KEY_CACHE_TTL_S ago (1), else 0; gen is to be handed to the put that
+ * follows a successful database check, which then stores nothing if the
+ * cache was cleared meanwhile. now is CLOCK_MONOTONIC seconds. Clear after
+ * a key is revoked (after the commit). */
+int	ht_keycache_get(const unsigned char hash[32], time_t now,
+	    struct ly_org *org, unsigned long *gen);
+void	ht_keycache_put(const unsigned char hash[32], const struct ly_org *org,
+	    time_t now, unsigned long gen);
+void	ht_keycache_clear(void);
 /* The caller's idempotency identity ("o:<id>" or "r:<hex hash>"). */
 void	ht_caller_id(const struct ht_req *r, char *out, size_t outsz);
 
@@ -364,5 +380,12 @@ void	ht_h_pass_qr(struct ht_req *);
 void	ht_h_vouchers_check(struct ht_req *);
 void	ht_h_vouchers_use(struct ht_req *);
 void	ht_h_passes_check(struct ht_req *);
+/* campaigns and stats (h_stats.c) */
+void	ht_h_campaigns_create(struct ht_req *);
+void	ht_h_campaigns_list(struct ht_req *);
+void	ht_h_campaigns_update(struct ht_req *);
+void	ht_h_stats_campaign(struct ht_req *);
+void	ht_h_stats_enrollment(struct ht_req *);
+void	ht_h_stats_overview(struct ht_req *);
 
 #endif /* HT_H */

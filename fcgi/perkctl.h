@@ -61,9 +61,22 @@ int		pc_cmd_sweep(struct pc *, int, char *[]);
 enum ly_res	pc_catalog_demo(struct pc *, struct pc_demo *);
 #define PC_CATALOG_COMMANDS \
 	{ "sweep", "sweep", pc_cmd_sweep },
-#define PC_STATS_COMMANDS
+#define PC_STATS_COMMANDS \
+	{ "generate", "generate --members N --days D [--campaigns]", pc_cmd_generate }, \
+	{ "stats", "stats rebuild|verify", pc_cmd_stats },
 #define PC_CATALOG_DEMO \
 	{ "catalogue", pc_catalog_demo },
-#define PC_STATS_DEMO
+/* campaigns and stats (pc_stats.c) */
+int		pc_cmd_generate(struct pc *pc, int argc, char *argv[]);
+int		pc_cmd_stats(struct pc *pc, int argc, char *argv[]);
+/* Checks that the aggregates agree with members and ledger and the
+ * roll-ups with the daily tables, printing one line per check to out.
+ * 0 all agree, 1 some disagree, -1 a query failed. For perkctl verify. */
+int		pc_stats_verify(struct pc *pc, FILE *out);
+enum ly_res	pc_stats_demo(struct pc *pc, struct pc_demo *demo);
+enum ly_res	pc_stats_demo_population(struct pc *pc, struct pc_demo *demo);
+#define PC_STATS_DEMO \
+	{ "campaigns", pc_stats_demo }, \
+	{ "population", pc_stats_demo_population },
 
 #endif /* PERKCTL_H */

@@ -46,7 +46,6 @@ ht_req_read(struct ht_req *r)
 	unsigned long long clen = 0;
 	const char *cl, *uri, *idem;
 	size_t n;
-	int got;
 
 	r->method = ht_param(r, "REQUEST_METHOD");
 	if (r->method == NULL)
@@ -77,32 +76,44 @@ ht_req_read(struct ht_req *r)
 	}
 
 	cl = ht_param(r, "CONTENT_LENGTH");
-	if (cl != NULL && *cl != '\0') {
-		/* parse against a bound far above the limit, then compare,
-		 * so that a huge value is 413 and junk is 400 */
-		if (ht_parse_uint(cl, 1ULL << 62, &clen) != 0) {
-			ht_reply_problem(r, HT_P_INVALID_CONTENT_LENGTH,
-			    "Content-Length must be a decimal byte count");
-			return -1;
-		}
-		if (clen > LIM_BODY_MAX) {
-			ht_reply_problem(r, HT_P_PAYLOAD_TOO_LARGE,
-			    "request bodies are limited to 64 KiB");
-			return -1;
-		}
-	}
-	if ((r->body = malloc((size_t)clen + 1)) == NULL)
+	if (cl != NULL && *cl != '\0' &&
+	    ht_parse_uint(cl, 1ULL << 62, &clen) != 0) {
+		ht_reply_problem(r, HT_P_INVALID_CONTENT_LENGTH,
+		    "Content-Length must be a decimal byte count");
 		return -1;
+	}
+	r->clen = clen;
+	return 0;
+}
+
+int
+ht_req_read_body(struct ht_req *r, size_t max)
+{
+	char detail[96];
+	int got;
+
+	/* the length was parsed against a bound far above any limit, so that
+	 * a huge value is 413 and junk is 400 */
+	if (r->clen > max) {
+		snprintf(detail, sizeof(detail), "request bodies here are "
+		    "limited to %zu KiB", max / 1024);
+		ht_reply_problem(r, HT_P_PAYLOAD_TOO_LARGE, detail);
+		return -1;
+	}
+	if ((r->body = malloc((size_t)r->clen + 1)) == NULL) {
+		ht_reply_result(r, LY_NOMEM, NULL);
+		return -1;
+	}
 	r->bodylen = 0;
-	while (r->bodylen < clen) {
+	while (r->bodylen < r->clen) {
 		got = FCGX_GetStr(r->body + r->bodylen,
-		    (int)(clen - r->bodylen), r->fcgx->in);
+		    (int)(r->clen - r->bodylen), r->fcgx->in);
 		if (got <= 0)
 			break;
 		r->bodylen += (size_t)got;
 	}
 	r->body[r->bodylen] = '\0';
-	if (r->bodylen != clen) {
+	if (r->bodylen != r->clen) {
 		ht_reply_problem(r, HT_P_INVALID_CONTENT_LENGTH,
 		    "the body is shorter than Content-Length");
 		return -1;

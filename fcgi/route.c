@@ -46,7 +46,8 @@ const struct ht_route ht_routes[] = {
 	{ "GET",    "/v1/tiers",                     PUB, ht_h_tiers_get, 0 },
 	{ "GET",    "/v1/districts",                 PUB, ht_h_districts_list, 0 },
 	{ "POST",   "/v1/awards",                    ISS, ht_h_awards_create, 1 },
-	{ "POST",   "/v1/awards/batch",              ISS, ht_h_awards_batch, 1 },
+	{ "POST",   "/v1/awards/batch",              ISS, ht_h_awards_batch, 1,
+	    LIM_BATCH_BODY_MAX },
 	{ "POST",   "/v1/admin/rules",               MAN, ht_h_rules_create, 1 },
 	{ "PATCH",  "/v1/admin/rules/{id}",          MAN, ht_h_rules_update, 0 },
 	{ "PUT",    "/v1/admin/tiers",               MAN, ht_h_tiers_put, 0 },
@@ -67,6 +68,12 @@ const struct ht_route ht_routes[] = {
 	{ "POST",   "/v1/vouchers/use",              PAR, ht_h_vouchers_use, 0 },
 	{ "POST",   "/v1/passes/check",              PAR, ht_h_passes_check, 0 },
 	/* campaigns and stats */
+	{ "POST",   "/v1/admin/campaigns",           MAN, ht_h_campaigns_create, 1 },
+	{ "GET",    "/v1/admin/campaigns",           MAN, ht_h_campaigns_list, 0 },
+	{ "PATCH",  "/v1/admin/campaigns/{id}",      MAN, ht_h_campaigns_update, 0 },
+	{ "GET",    "/v1/stats/campaigns/{id}",      MAN, ht_h_stats_campaign, 0 },
+	{ "GET",    "/v1/stats/enrollment",          MAN, ht_h_stats_enrollment, 0 },
+	{ "GET",    "/v1/stats/overview",            MAN, ht_h_stats_overview, 0 },
 };
 
 const size_t ht_routes_n = sizeof(ht_routes) / sizeof(ht_routes[0]);
@@ -154,6 +161,9 @@ ht_dispatch(struct ht_req *r)
 			r->params[k] = params[k];
 		}
 		r->nparams = np;
+		if (ht_req_read_body(r, rt->body_max ? rt->body_max :
+		    LIM_BODY_MAX) != 0)
+			return;
 		if (r->idem_key[0] != '\0' && !rt->creates)
 			r->idem_key[0] = '\0';	/* meaningless here: ignored */
 		if (rt->roles != HT_PUBLIC && ht_auth(r, rt->roles) != 0)

@@ -8,6 +8,10 @@
 
 /* HTTP input */
 #define LIM_BODY_MAX          (64 * 1024)  /* contract: a body over 64 KiB gets 413 */
+/* The one exception: 1000 awards (the contract's batch size) of up to
+ * ~500 bytes each (subject 128, rule 64, external_ref 128, a time, JSON
+ * punctuation) do not fit in 64 KiB. nginx allows the same on that route. */
+#define LIM_BATCH_BODY_MAX    (512 * 1024)
 #define LIM_JSON_DEPTH        16           /* deepest legitimate body is 3; bounds recursion */
 #define LIM_QUERY_MAX         2048         /* query strings are a few short filters */
 #define LIM_PATH_MAX          512          /* longest route is ~60 chars plus an id */
@@ -62,8 +66,17 @@
 #define LIM_DB_RW_TOOL_S      3600         /* perkctl: verify, sweep and stats rebuild scan whole
                                             * tables at city scale; an operator can interrupt */
 #define LIM_DB_COLS           32           /* widest result row */
-#define LIM_DB_PARAMS         32           /* most bound parameters in one statement */
-#define LIM_DB_STMT_CACHE     256          /* prepared statements per connection (open addressing) */
+#define LIM_DB_PARAMS         32           /* bound parameters held on the stack; more come from a
+                                            * per-connection buffer grown on demand */
+#define LIM_DB_PARAMS_MAX     65535        /* most bound parameters in one statement (the
+                                            * protocol's limit): multi-row INSERTs of batch
+                                            * awards (LIM_DB_ROWS_MAX x 11) and of perkctl
+                                            * generate (500 rows x up to 10 columns) */
+#define LIM_DB_ROWS_MAX       128          /* rows (or IN-list values) in one multi-row statement:
+                                            * 1000 batch items in ~8 statements a step; texts exist
+                                            * for the powers of two up to it (db_multi_sql) */
+#define LIM_DB_STMT_CACHE     512          /* prepared statements per connection (open addressing);
+                                            * the multi-row texts add ~100 */
 
 /* Aggregates: hot rows are split into shards so that concurrent awards do
  * not queue on one row lock; stats sum over the shards. */
@@ -74,6 +87,13 @@
 
 /* Idempotency keys are kept at least this long (contract: 24 h) */
 #define LIM_IDEM_KEEP_S       (48 * 3600)
+
+/* API-key cache (fcgi/auth.c): a verified key is trusted for this long
+ * without asking the database again, so organisation calls cost one round
+ * trip less. A revocation through this process clears the cache at once;
+ * in another perkd process a revoked key works for at most this long. */
+#define LIM_KEY_CACHE_TTL_S   5
+#define LIM_KEY_CACHE_SLOTS   256          /* direct-mapped; orgs are few, a collision only costs a lookup */
 
 /* Catalogue: vouchers, partner checks, passes */
 #define LIM_VOUCHER_BYTES     16           /* contract: a voucher code carries >= 128 random bits */
@@ -95,8 +115,21 @@
 #define LIM_THREADS_MIN       8            /* issue: default 2 x cores, at least 8 */
 #define LIM_THREADS_MAX       256
 #define LIM_LISTEN_BACKLOG    1024
+#define LIM_MALLOC_ARENAS     2            /* glibc arenas for all workers: per-thread arenas (up to
+                                            * 8 per core) kept 4-5 MB each, 77 MB RSS at 64 threads;
+                                            * 2 keep it under 28 MB at the same throughput (fcgi/main.c) */
+#define LIM_TRIM_AFTER        (32 * 1024)  /* body + reply bytes after which a worker returns freed
+                                            * memory to the system (malloc_trim): batches only */
 
 /* Stats */
 #define LIM_STATS_MIN_GROUP   5            /* default stats_min_group: smaller counts are withheld */
+#define LIM_STATS_DAYS        3660         /* a series spans at most ten years of days */
+#define LIM_STATS_DISTRICTS   256          /* districts a stats answer breaks down (a city has tens) */
+#define LIM_STATS_CELLS       1000000      /* days x districts of history held for one answer (~24 MB) */
+#define LIM_STATS_ROWS        4096         /* perks, rules or channels listed in one overview */
+#define LIM_STATS_CSV_MAX     (4 * 1024 * 1024) /* a ten-year daily series is ~200 KiB of CSV */
+
+/* Campaigns */
+#define LIM_CAMPAIGN_DISTRICTS 64          /* districts one campaign targets */
 
 #endif /* PERKD_LIMITS_H */

@@ -161,7 +161,25 @@ ROWS = {
     "POST /v1/passes/check": Row(
         200, lambda w, c: (None, {"pass_code": w.pass_code, "perk_id": w.t.status_perk}),
         cells={"partner_y": (404, None)}),
+
+    "POST /v1/admin/campaigns": Row(201, lambda w, c: (None, {
+        "name": "matrix campaign", "code": "mx-" + uuid.uuid4().hex[:12],
+        "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2027-01-01T00:00:00Z"})),
+    "GET /v1/admin/campaigns": Row(200),
+    "PATCH /v1/admin/campaigns/{id}": Row(200, lambda w, c: (
+        "/v1/admin/campaigns/%s" % a_campaign(), {"name": "matrix campaign"})),
+    "GET /v1/stats/campaigns/{id}": Row(200, lambda w, c: (
+        "/v1/stats/campaigns/%s" % a_campaign(), None)),
+    "GET /v1/stats/enrollment": Row(200),
+    "GET /v1/stats/overview": Row(200),
 }
+
+
+def a_campaign():
+    """The id of an existing campaign (the demo has two)."""
+    r = lib.get("/v1/admin/campaigns", key=lib.MANAGER_KEY)
+    assert r.status == 200 and r.json["items"], r
+    return r.json["items"][0]["id"]
 
 
 class World:

@@ -1,8 +1,8 @@
 /*
  * fuzz_req.c: the FastCGI params/body reader and JSON validation. The
  * input is "NAME=value" lines (the FastCGI params), a blank line, then the
- * body. It drives ht_req_read() (CONTENT_LENGTH parsing, the bounded body
- * read), the query parsers, and ht_body() with a validator table, through
+ * body. It drives ht_req_read() and ht_req_read_body() (CONTENT_LENGTH
+ * parsing, the bounded body read), the query parsers, and ht_body() with a validator table, through
  * a memory-backed FCGX_Stream.
  */
 #include "config.h"
@@ -77,7 +77,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.w = &w;
 	r.ctx = &ctx;
 	r.route = 1;
-	if (ht_req_read(&r) == 0) {
+	if (ht_req_read(&r) == 0 && ht_req_read_body(&r, LIM_BODY_MAX) == 0) {
 		(void)ht_query(&r, "district", buf, sizeof(buf));
 		if (ht_query_limit(&r, &limit) == 0)
 			(void)ht_cursor_read(&r, &last, &extra);
