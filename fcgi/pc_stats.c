@@ -963,7 +963,7 @@ pc_gen_rows(struct pc *pc, struct pc_gen *g, struct pc_rng *rng)
 {
 	struct pc_bulk bm, bl, ba;
 	struct pc_gen_entry e[PC_ENTRIES_MAX];
-	char ref[32], day[11];
+	char ref[48], day[11];	/* "gen-" + 2 x 20 digits: no truncation */
 	uint64_t award;
 	struct pc_progress pg = { "members", 0, 0, 0 };
 	unsigned char hash[32 * PC_BULK_ROWS];
