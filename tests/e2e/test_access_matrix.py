@@ -33,6 +33,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import unittest
 import urllib.parse
 import uuid
@@ -249,6 +250,14 @@ class AccessMatrix(lib.PerkdTestCase):
                                          "cost_points": 0}, key=lib.MANAGER_KEY)
         assert r.status == 201, r
         cls.status_perk = r.json["id"]
+        now = time.time()
+        cls.starts_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 86400))
+        cls.ends_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 30 * 86400))
+        r = lib.post("/v1/admin/campaigns", {"name": "matrix", "code": "mx" + uuid.uuid4().hex[:10],
+                                             "starts_at": cls.starts_at, "ends_at": cls.ends_at},
+                     key=lib.MANAGER_KEY)
+        assert r.status == 201, r
+        cls.campaign = r.json["id"]
 
     def auth(self, w, caller):
         """The Authorization header's value for caller, or None."""
