@@ -73,6 +73,8 @@ resident_jwt_secret = $(openssl rand -hex 32)
 subject_key = $(openssl rand -hex 32)
 server_key = $(openssl rand -hex 32)
 pass_seed = $(openssl rand -hex 32)
+# perkctl generate runs only in dev mode
+dev_mode = 1
 CONF
 	"$build/perkctl" -c "$conf" migrate --dir "$top/sql" >/dev/null
 	t0=$(date +%s.%N)
