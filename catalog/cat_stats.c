@@ -407,10 +407,6 @@ cat_hist_load(struct db *db, long long k, long from, long to,
 		goto out;
 	}
 	h->ndays = last - h->first + 1;
-	if (h->nd == 0) {
-		res = LY_OK;
-		goto out;
-	}
 	cells = (size_t)h->ndays * h->nd;
 	if (h->ndays <= 0 || cells > LIM_STATS_CELLS) {
 		fprintf(stderr, "cat_stats: history of %ld days x %zu districts "
@@ -418,12 +414,13 @@ cat_hist_load(struct db *db, long long k, long from, long to,
 		res = LY_INTERNAL;
 		goto out;
 	}
-	h->e = calloc(cells, sizeof(long long));
-	h->l = calloc(cells, sizeof(long long));
-	h->cum = calloc(cells, sizeof(long long));
+	/* + 1: a city without districts still has days (all anchors) */
+	h->e = calloc(cells + 1, sizeof(long long));
+	h->l = calloc(cells + 1, sizeof(long long));
+	h->cum = calloc(cells + 1, sizeof(long long));
 	h->anchor = calloc((size_t)h->ndays, 1);
-	fe = calloc(h->nd, sizeof(long long));
-	fl = calloc(h->nd, sizeof(long long));
+	fe = calloc(h->nd + 1, sizeof(long long));
+	fl = calloc(h->nd + 1, sizeof(long long));
 	if (h->e == NULL || h->l == NULL || h->cum == NULL ||
 	    h->anchor == NULL || fe == NULL || fl == NULL) {
 		res = LY_NOMEM;

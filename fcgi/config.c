@@ -144,6 +144,19 @@ ht_trim(char *s)
 	return s;
 }
 
+/* 1 if b is one byte repeated (all zero included): a placeholder, never a
+ * generated secret. */
+static int
+ht_config_uniform(const unsigned char *b, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (b[i] != b[0])
+			return 0;
+	return 1;
+}
+
 int
 ht_config_load(const char *path, struct ht_config *c, char *err, size_t errsz)
 {
@@ -193,8 +206,10 @@ ht_config_load(const char *path, struct ht_config *c, char *err, size_t errsz)
 	}
 	if (!c->dev_mode && (strstr((const char *)c->jwt_secret, "change") ||
 	    strstr((const char *)c->jwt_secret, "secret") ||
-	    sodium_is_zero(c->server_key, 32) ||
-	    sodium_is_zero(c->subject_key, 32))) {
+	    ht_config_uniform(c->jwt_secret, c->jwt_secret_len) ||
+	    ht_config_uniform(c->server_key, 32) ||
+	    ht_config_uniform(c->subject_key, 32) ||
+	    ht_config_uniform(c->pass_seed, 32))) {
 		snprintf(err, errsz, "%s: refusing a default or placeholder "
 		    "secret outside dev mode", path);
 		goto out;

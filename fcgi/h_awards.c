@@ -6,10 +6,11 @@
  * subject who is not a member (or has not allowed this issuer) leaves no
  * trace.
  *
- * A batch runs in one transaction: every refusal of ly_award() comes
- * before its first write, so a refused item needs no savepoint, and the
- * prepared statements are reused from item to item. A deadlock re-runs
- * the whole batch (ht_txn): nothing of the failed run was committed, so
+ * A batch runs in one transaction through ly_award_batch(), which
+ * answers every item as ly_award() would item after item, with a few
+ * multi-row statements per LIM_DB_ROWS_MAX items. A deadlock, or a
+ * reference awarded concurrently by another transaction, re-runs the
+ * whole batch (ht_txn): nothing of the failed run was committed, so
  * nothing is credited twice and every item answers as if it ran once.
  */
 #include "config.h"
@@ -34,17 +35,14 @@ static const struct ht_field ht_batch_fields[] = {
 
 /* One award request, checked and hashed before the transaction. */
 struct ht_award_item {
-	struct ly_award_in	 in;
 	unsigned char		 hash[32];
 	char			 occurred[32];
 	struct ht_verr		 err;
-	int			 invalid;
-	enum ly_res		 res;
-	struct ly_award		 out;
 };
 
 struct ht_award_run {
 	struct ht_award_item	*items;
+	struct ly_award_item	*awards;	/* parallel to items */
 	size_t			 n;
 	int			 batch;
 	/* for metrics, recounted on every (re)run of the transaction */
@@ -53,24 +51,25 @@ struct ht_award_run {
 
 static void
 ht_award_item_read(struct ht_req *r, const cJSON *obj,
-    struct ht_award_item *it)
+    struct ht_award_item *it, struct ly_award_item *aw)
 {
 	const char *occ;
 
 	memset(it, 0, sizeof(*it));
+	memset(aw, 0, sizeof(*aw));
 	if (ht_json_check(obj, ht_award_fields, HT_AWARD_NFIELDS,
 	    &it->err) != 0) {
-		it->invalid = 1;
+		aw->skip = 1;
 		return;
 	}
 	ly_subject_hash(r->ctx, ht_jstr(obj, "subject"), it->hash);
-	it->in.issuer_id = r->org.id;
-	it->in.subject_hash = it->hash;
-	it->in.rule = ht_jstr(obj, "rule");
-	it->in.external_ref = ht_jstr(obj, "external_ref");
+	aw->in.issuer_id = r->org.id;
+	aw->in.subject_hash = it->hash;
+	aw->in.rule = ht_jstr(obj, "rule");
+	aw->in.external_ref = ht_jstr(obj, "external_ref");
 	if ((occ = ht_jstr(obj, "occurred_at")) != NULL &&
 	    ht_time_parse(occ, it->occurred, NULL) == 0)
-		it->in.occurred_at = it->occurred;
+		aw->in.occurred_at = it->occurred;
 }
 
 static cJSON *
@@ -127,16 +126,22 @@ static enum ly_res
 ht_award_work(struct ht_req *r, void *arg)
 {
 	struct ht_award_run *run = arg;
-	struct ht_award_item *it;
+	struct ly_award_item *it;
 	cJSON *doc, *results = NULL, *one;
+	enum ly_res res;
 	size_t i;
 
 	run->credited = run->points = 0;
-	for (i = 0; i < run->n; i++) {
-		it = &run->items[i];
-		if (it->invalid)
-			continue;
+	if (!run->batch) {
+		it = &run->awards[0];
 		it->res = ly_award(r->db, &it->in, &it->out);
+	} else if ((res = ly_award_batch(r->db, run->awards, run->n)) !=
+	    LY_OK)
+		return ht_is_infra(res) ? res : LY_INTERNAL;
+	for (i = 0; i < run->n; i++) {
+		it = &run->awards[i];
+		if (it->skip)
+			continue;
 		if (ht_is_infra(it->res))
 			return it->res;	/* the whole transaction re-runs */
 		if (it->res == LY_OK && !it->out.duplicate) {
@@ -145,7 +150,7 @@ ht_award_work(struct ht_req *r, void *arg)
 		}
 	}
 	if (!run->batch) {
-		it = &run->items[0];
+		it = &run->awards[0];
 		if (it->res != LY_OK)
 			return it->res;
 		ht_reply_json(r, it->out.duplicate ? 200 : 201,
@@ -155,9 +160,9 @@ ht_award_work(struct ht_req *r, void *arg)
 	doc = cJSON_CreateObject();
 	results = cJSON_AddArrayToObject(doc, "results");
 	for (i = 0; i < run->n; i++) {
-		it = &run->items[i];
-		if (it->invalid)
-			one = ht_verr_json(&it->err);
+		it = &run->awards[i];
+		if (it->skip)
+			one = ht_verr_json(&run->items[i].err);
 		else if (it->res != LY_OK)
 			one = ht_problem_json(it->res, NULL);
 		else {
@@ -184,11 +189,12 @@ void
 ht_h_awards_create(struct ht_req *r)
 {
 	struct ht_award_item item;
-	struct ht_award_run run = { &item, 1, 0, 0, 0 };
+	struct ly_award_item award;
+	struct ht_award_run run = { &item, &award, 1, 0, 0, 0 };
 
 	if (ht_body(r, ht_award_fields, HT_AWARD_NFIELDS) != 0)
 		return;
-	ht_award_item_read(r, r->json, &item);
+	ht_award_item_read(r, r->json, &item, &award);
 	ht_txn(r, ht_award_work, &run);
 	ht_award_metrics(r, &run);
 }
@@ -196,22 +202,28 @@ ht_h_awards_create(struct ht_req *r)
 void
 ht_h_awards_batch(struct ht_req *r)
 {
-	struct ht_award_run run = { NULL, 0, 1, 0, 0 };
+	struct ht_award_run run = { NULL, NULL, 0, 1, 0, 0 };
 	const cJSON *it;
 
 	if (ht_body(r, ht_batch_fields, 1) != 0)
 		return;
 	run.n = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
 	    r->json, "items"));
-	if ((run.items = calloc(run.n, sizeof(*run.items))) == NULL) {
+	run.items = calloc(run.n ? run.n : 1, sizeof(*run.items));
+	run.awards = calloc(run.n ? run.n : 1, sizeof(*run.awards));
+	if (run.items == NULL || run.awards == NULL) {
 		ht_reply_result(r, LY_NOMEM, NULL);
-		return;
+		goto out;
 	}
 	run.n = 0;
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r->json,
-	    "items"))
-		ht_award_item_read(r, it, &run.items[run.n++]);
+	    "items")) {
+		ht_award_item_read(r, it, &run.items[run.n], &run.awards[run.n]);
+		run.n++;
+	}
 	ht_txn(r, ht_award_work, &run);
 	ht_award_metrics(r, &run);
+out:
+	free(run.awards);
 	free(run.items);
 }

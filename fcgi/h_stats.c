@@ -164,16 +164,24 @@ ht_campaign_json(const struct cat_campaign *c)
 	return j;
 }
 
+/* Creates the campaign (no path id) or changes the one in the path. */
 static enum ly_res
-ht_campaign_create_work(struct ht_req *r, void *arg)
+ht_campaign_work(struct ht_req *r, void *arg)
 {
 	struct ht_campaign_args *a = arg;
 	struct cat_campaign c;
 	enum ly_res res;
 
-	if ((res = cat_campaign_create(r->db, &a->in, &c)) != LY_OK)
+	if (r->nparams == 0)
+		res = cat_campaign_create(r->db, &a->in, &c);
+	else if ((res = cat_campaign_update(r->db, r->params[0], &a->in,
+	    &c)) == LY_INVAL)
+		/* the window check the body alone could not make */
+		(void)ht_campaign_invalid(r, "ends_at", "must be after "
+		    "starts_at");
+	if (res != LY_OK)
 		return res;
-	ht_reply_json(r, 201, ht_campaign_json(&c));
+	ht_reply_json(r, r->nparams == 0 ? 201 : 200, ht_campaign_json(&c));
 	return LY_OK;
 }
 
@@ -185,25 +193,7 @@ ht_h_campaigns_create(struct ht_req *r)
 	if (ht_body(r, ht_campaign_create_fields, 7) != 0 ||
 	    ht_campaign_read(r, &a) != 0)
 		return;
-	ht_txn(r, ht_campaign_create_work, &a);
-}
-
-static enum ly_res
-ht_campaign_update_work(struct ht_req *r, void *arg)
-{
-	struct ht_campaign_args *a = arg;
-	struct cat_campaign c;
-	enum ly_res res;
-
-	res = cat_campaign_update(r->db, r->params[0], &a->in, &c);
-	if (res == LY_INVAL) {
-		ht_campaign_invalid(r, "ends_at", "must be after starts_at");
-		return res;
-	}
-	if (res != LY_OK)
-		return res;
-	ht_reply_json(r, 200, ht_campaign_json(&c));
-	return LY_OK;
+	ht_txn(r, ht_campaign_work, &a);
 }
 
 void
@@ -214,7 +204,7 @@ ht_h_campaigns_update(struct ht_req *r)
 	if (ht_body(r, ht_campaign_patch_fields, 7) != 0 ||
 	    ht_campaign_read(r, &a) != 0)
 		return;
-	ht_txn(r, ht_campaign_update_work, &a);
+	ht_txn(r, ht_campaign_work, &a);
 }
 
 void

@@ -84,7 +84,7 @@ struct ht_req {
 	struct ht_worker	*w;
 	struct db		*db;		/* == w->db */
 	const struct ly_ctx	*ctx;
-	char			 request_id[24];
+	char			 request_id[40];	/* nginx $request_id: 32 hex digits */
 	const char		*method;
 	char			 path[LIM_PATH_MAX];
 	const char		*query;

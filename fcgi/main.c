@@ -65,6 +65,25 @@ usage(FILE *f)
 	    "/etc/perkd/perkd.conf");
 }
 
+/*
+ * The request id in our log line and X-Request-Id: nginx's $request_id
+ * (fastcgi_param REQUEST_ID) when it is 32 hex digits, so that nginx's
+ * access log and ours can be matched; else a random one.
+ */
+static void
+ht_request_id(struct ht_req *r, unsigned char *rnd, size_t n)
+{
+	const char *id = FCGX_GetParam("REQUEST_ID", r->fcgx->envp);
+
+	if (id != NULL && strlen(id) == 32 && strspn(id, "0123456789abcdef") == 32 &&
+	    strlen(id) < sizeof(r->request_id)) {
+		memcpy(r->request_id, id, 33);
+		return;
+	}
+	randombytes_buf(rnd, n);
+	sodium_bin2hex(r->request_id, sizeof(r->request_id), rnd, n);
+}
+
 static void *
 worker(void *arg)
 {
@@ -94,9 +113,7 @@ worker(void *arg)
 		}
 		ht_req_reset(&r);
 		clock_gettime(CLOCK_MONOTONIC, &r.start);
-		randombytes_buf(rid, sizeof(rid));
-		sodium_bin2hex(r.request_id, sizeof(r.request_id), rid,
-		    sizeof(rid));
+		ht_request_id(&r, rid, sizeof(rid));
 		if (w->db == NULL)
 			ht_reply_result(&r, LY_NOMEM, NULL);
 		else if (ht_req_read(&r) == 0)

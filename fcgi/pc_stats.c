@@ -41,7 +41,6 @@
 #define PC_GEN_CHANNELS		6
 #define PC_GEN_REFS_MAX		4096	/* rules x campaigns + 2 x perks + 1 */
 #define PC_GEN_CELLS_MAX	(64LL * 1024 * 1024)
-#define PC_REBUILD_CHUNKS	40
 
 enum pc_stats_stmt {
 	GEN_MAX_MEMBER,
@@ -58,6 +57,7 @@ enum pc_stats_stmt {
 	GEN_ISSUER,
 	GEN_ADD_ISSUER,
 	GEN_MAX_AWARD,
+	GEN_UNIQUE_CHECKS,
 	RB_CLEAR_ENROLL,
 	RB_CLEAR_FUNNEL,
 	RB_CLEAR_POINTS,
@@ -101,6 +101,10 @@ static const char *const pc_stats_stmts[PC_STATS_STMT__MAX] = {
 	[GEN_ADD_ISSUER] = "INSERT INTO orgs (public_id, name, is_issuer, "
 	    "created_at) VALUES (?, 'Generated Issuer', 1, UTC_TIMESTAMP(6))",
 	[GEN_MAX_AWARD] = "SELECT COALESCE(MAX(id), 0) FROM awards",
+	/* a bulk load of rows unique by construction (fresh ids, refs
+	 * "gen-<member id>-<n>") need not look each one up in the unique
+	 * indexes: InnoDB buffers the inserts instead (as mysqldump does) */
+	[GEN_UNIQUE_CHECKS] = "SET SESSION unique_checks = ?",
 	[GEN_ADD_PERK] = "INSERT INTO perks (public_id, partner_id, title, kind, "
 	    "cost_points, created_at, updated_at) VALUES (?, ?, ?, 'voucher', ?, "
 	    "UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
@@ -422,24 +426,26 @@ pc_progress_show(struct pc_progress *p, unsigned long long done,
     unsigned long long extra, const char *extra_name, int final)
 {
 	double now = pc_clock(), el = now - p->start;
-	int width = 30, fill, i;
+	int width = 30, fill, i, tty = isatty(2);
 	char bar[32];
 
-	/* a bar only on a terminal; logs get the final line */
-	if (!final && (now - p->last < 0.25 || !isatty(2)))
+	/* a bar redrawn 4 times a second on a terminal; in a log, a line
+	 * every 10 seconds */
+	if (!final && now - p->last < (tty ? 0.25 : 10))
 		return;
 	p->last = now;
 	fill = p->total ? (int)((double)done * width / (double)p->total) : width;
 	for (i = 0; i < width; i++)
 		bar[i] = i < fill ? '#' : '.';
 	bar[width] = '\0';
-	fprintf(stderr, "\r%-10s [%s] %3d%% %llu/%llu %.0f/s", p->what, bar,
+	fprintf(stderr, "%s%-10s [%s] %3d%% %llu/%llu %.0f/s", tty ? "\r" : "",
+	    p->what, bar,
 	    p->total ? (int)(done * 100 / p->total) : 100, done, p->total,
 	    el > 0 ? (double)done / el : 0.0);
 	if (extra_name != NULL)
 		fprintf(stderr, ", %llu %s %.0f/s", extra, extra_name,
 		    el > 0 ? (double)extra / el : 0.0);
-	fprintf(stderr, ", %.1f s%s", el, final ? "\n" : "   ");
+	fprintf(stderr, ", %.1f s%s", el, final || !tty ? "\n" : "   ");
 }
 
 /* ---- generate ---- */
@@ -473,6 +479,7 @@ struct pc_gen {
 	size_t		 nbonus;
 	char		 channels[PC_GEN_CHANNELS][LIM_CODE_MAX + 1];
 	time_t		*midnight;	/* [days + 2]: local midnights */
+	char		(*daystr)[11];	/* [days + 1]: their local days */
 	time_t		 now;
 	uint64_t	 issuer;	/* the org the awards come from */
 	/* aggregates: [day][district][channel][shard] and
@@ -722,9 +729,11 @@ pc_gen_alloc(struct pc_gen *g)
 	g->p_n = calloc((size_t)pcells, sizeof(long long));
 	g->p_pts = calloc((size_t)pcells, sizeof(long long));
 	g->midnight = calloc((size_t)g->days + 2, sizeof(time_t));
+	g->daystr = calloc((size_t)g->days + 2, sizeof(*g->daystr));
 	if (g->enr == NULL || g->left == NULL || g->f_en == NULL ||
 	    g->f_earn == NULL || g->f_e30 == NULL || g->f_red == NULL ||
-	    g->p_n == NULL || g->p_pts == NULL || g->midnight == NULL)
+	    g->p_n == NULL || g->p_pts == NULL || g->midnight == NULL ||
+	    g->daystr == NULL)
 		return -1;
 	/* local midnights from D days ago to tomorrow (DST-safe: mktime
 	 * normalises the day of month) */
@@ -737,6 +746,7 @@ pc_gen_alloc(struct pc_gen *g)
 		m.tm_isdst = -1;
 		t = mktime(&m);
 		g->midnight[i] = t;
+		ly_day(t + 43200, g->daystr[i]);
 	}
 	return 0;
 }
@@ -753,6 +763,7 @@ pc_gen_free(struct pc_gen *g)
 	free(g->p_n);
 	free(g->p_pts);
 	free(g->midnight);
+	free(g->daystr);
 }
 
 static void
@@ -952,7 +963,7 @@ pc_gen_rows(struct pc *pc, struct pc_gen *g, struct pc_rng *rng)
 {
 	struct pc_bulk bm, bl, ba;
 	struct pc_gen_entry e[PC_ENTRIES_MAX];
-	char ref[32], day[11];
+	char ref[48], day[11];	/* "gen-" + a 20-digit id + "-" + a 20-digit index */
 	uint64_t award;
 	struct pc_progress pg = { "members", 0, 0, 0 };
 	unsigned char hash[32 * PC_BULK_ROWS];
@@ -976,6 +987,9 @@ pc_gen_rows(struct pc *pc, struct pc_gen *g, struct pc_rng *rng)
 	    DB_ROW)
 		goto out;
 	award = (uint64_t)row->col[0].i;
+	struct db_val off[] = { db_int(0) };
+	if (db_exec(pc->db, pc_stats_stmts[GEN_UNIQUE_CHECKS], off, 1) != DB_OK)
+		goto out;
 	pg.start = pc_clock();
 	pg.total = (unsigned long long)g->members;
 	if (pc_begin(pc) != 0)
@@ -1016,7 +1030,8 @@ pc_gen_rows(struct pc *pc, struct pc_gen *g, struct pc_rng *rng)
 				award++;
 				snprintf(ref, sizeof(ref), "gen-%012llu-%02zu",
 				    (unsigned long long)id, k);
-				ly_day(e[k].at, day);
+				memcpy(day, g->daystr[pc_gen_day(g, e[k].at)],
+				    sizeof(day));
 				*pc_bulk_slot(&ba, 0) = db_int((long long)award);
 				*pc_bulk_slot(&ba, 1) = db_int((long long)
 				    g->issuer);
@@ -1071,6 +1086,9 @@ pc_gen_rows(struct pc *pc, struct pc_gen *g, struct pc_rng *rng)
 out:
 	if (rc != 0 && db_in_txn(pc->db))
 		db_rollback(pc->db);
+	struct db_val on[] = { db_int(1) };
+	if (db_exec(pc->db, pc_stats_stmts[GEN_UNIQUE_CHECKS], on, 1) != DB_OK)
+		rc = -1;
 	pc_bulk_done(&bm);
 	pc_bulk_done(&bl);
 	pc_bulk_done(&ba);
@@ -1112,7 +1130,7 @@ pc_gen_aggregates(struct pc *pc, struct pc_gen *g)
 	if (pc_begin(pc) != 0)
 		goto out;
 	for (d = 0; d <= g->days; d++) {
-		ly_day(g->midnight[d] + 43200, day);
+		memcpy(day, g->daystr[d], sizeof(day));
 		for (di = 0; di < g->nd; di++) {
 			for (c = 0; c < PC_GEN_CHANNELS; c++)
 				for (s = 0; s < LIM_AGG_SHARDS; s++) {
@@ -1280,20 +1298,31 @@ usage:
 
 /* ---- stats rebuild, stats verify ---- */
 
+/*
+ * One statement per aggregate, each grouping its whole source: every
+ * aggregate row is then written once (and its roll-up once, by the
+ * trigger). Chunking by member ids would rewrite each row once per chunk,
+ * since a chunk's members share days and districts.
+ */
 static int
 pc_stats_rebuild(struct pc *pc)
 {
 	static const enum pc_stats_stmt clear[] = { RB_CLEAR_ENROLL,
 	    RB_CLEAR_FUNNEL, RB_CLEAR_POINTS, RB_CLEAR_MEMBERS_DAILY,
 	    RB_CLEAR_CHANNEL, RB_CLEAR_FUNNEL_TOTAL, RB_CLEAR_POINTS_TOTAL };
-	static const enum pc_stats_stmt fill[] = { RB_ENROLLED, RB_LEFT,
-	    RB_FUNNEL, RB_POINTS };
-	struct pc_progress pg = { "rebuild", 0, 0, 0 };
+	static const struct { enum pc_stats_stmt st; const char *what; }
+	    fill[] = {
+		{ RB_ENROLLED, "enrolments (members)" },
+		{ RB_LEFT, "departures (members)" },
+		{ RB_FUNNEL, "funnel (members)" },
+		{ RB_POINTS, "points (ledger, awards)" },
+	};
 	struct db_row *row;
 	char tz[8];
-	long long maxid, step, lo, c;
+	long long maxid;
 	size_t i;
 	enum db_res r;
+	double t0 = pc_clock(), t;
 
 	pc_tz_offset(tz);
 	if (pc_begin(pc) != 0)
@@ -1306,30 +1335,29 @@ pc_stats_rebuild(struct pc *pc)
 		if ((r = db_exec(pc->db, pc_stats_stmts[clear[i]], NULL, 0)) !=
 		    DB_OK)
 			goto fail;
-	fprintf(stderr, "rebuild: aggregates cleared; recomputing from %lld "
-	    "member ids (time zone offset %s)\n", maxid, tz);
-	step = maxid / PC_REBUILD_CHUNKS + 1;
-	pg.start = pc_clock();
-	pg.total = (unsigned long long)(PC_REBUILD_CHUNKS *
-	    (long long)(sizeof(fill) / sizeof(fill[0])));
-	for (i = 0, c = 0; i < sizeof(fill) / sizeof(fill[0]); i++)
-		for (lo = 1; lo <= maxid || (lo == 1 && maxid == 0);
-		    lo += step, c++) {
-			struct db_val p[] = { db_text(tz), db_int(lo),
-			    db_int(lo + step) };
-			if ((r = db_exec(pc->db, pc_stats_stmts[fill[i]], p,
-			    3)) != DB_OK)
-				goto fail;
-			pc_progress_show(&pg, (unsigned long long)c, 0, NULL, 0);
-		}
-	pc_progress_show(&pg, pg.total, 0, NULL, 1);
+	fprintf(stderr, "rebuild [0/%zu] aggregates cleared (%.1f s); time "
+	    "zone offset %s\n", sizeof(fill) / sizeof(fill[0]),
+	    pc_clock() - t0, tz);
+	for (i = 0; i < sizeof(fill) / sizeof(fill[0]); i++) {
+		struct db_val p[] = { db_text(tz), db_int(1),
+		    db_int(maxid + 1) };
+		t = pc_clock();
+		if ((r = db_exec(pc->db, pc_stats_stmts[fill[i].st], p, 3)) !=
+		    DB_OK)
+			goto fail;
+		fprintf(stderr, "rebuild [%zu/%zu] %s: %llu rows (%.1f s)\n",
+		    i + 1, sizeof(fill) / sizeof(fill[0]), fill[i].what,
+		    db_affected(pc->db), pc_clock() - t);
+	}
+	t = pc_clock();
 	if (pc_txn_end(pc, LY_OK, "stats rebuild") != 0)
 		return -1;
-	fprintf(stderr, "rebuild: done. Departed members' history counts "
-	    "under district \"\": opt-out erased their district.\n");
+	fprintf(stderr, "rebuild: committed (%.1f s), %.1f s in all. "
+	    "Departed members count under district \"\": opt-out erased "
+	    "their district.\n", pc_clock() - t, pc_clock() - t0);
 	return 0;
 fail:
-	fprintf(stderr, "\nperkctl: stats rebuild: %s: %s\n", db_res_str(r),
+	fprintf(stderr, "perkctl: stats rebuild: %s: %s\n", db_res_str(r),
 	    db_error(pc->db));
 	db_rollback(pc->db);
 	return -1;

@@ -39,6 +39,7 @@ pc_open(struct pc *pc)
 	enum db_res d;
 
 	ht_config_db(&pc->cfg, &dc);
+	db_rw_timeout_set(LIM_DB_RW_TOOL_S);
 	if ((pc->db = db_open(&dc, &d)) == NULL || d != DB_OK) {
 		fprintf(stderr, "perkctl: cannot connect to the database: %s\n",
 		    pc->db ? db_error(pc->db) : "out of memory");

@@ -180,6 +180,61 @@ struct ly_entry {
  * LY_NOT_ENROLLED if the member is not active.
  */
 enum ly_res	ly_ledger_append(struct db *db, struct ly_entry *e) LY_WARN_UNUSED;
+/*
+ * What the ledger needs of a member row that the caller has just locked
+ * (SELECT ... FOR UPDATE in this transaction), so that an append need
+ * not read it again: select LY_LEDGER_LOCK_COLS (the members table
+ * aliased m), LY_LEDGER_LOCK_NCOLS columns, and parse them with
+ * ly_ledger_lock_read(). Appends keep it current (balance, lifetime,
+ * first earn/redemption).
+ */
+#define LY_LEDGER_LOCK_COLS "m.id, m.balance, m.lifetime_points, " \
+	"COALESCE(m.district, ''), COALESCE(m.channel, ''), " \
+	"FLOOR(UNIX_TIMESTAMP(m.enrolled_at)), m.first_earned_at IS NULL, " \
+	"m.first_redeemed_at IS NULL, " \
+	"m.enrolled_at >= UTC_TIMESTAMP(6) - INTERVAL 30 DAY"
+#define LY_LEDGER_LOCK_NCOLS 9
+
+struct ly_ledger_lock {
+	uint64_t	 id;
+	long long	 balance;
+	long long	 lifetime;
+	char		 district[LIM_CODE_MAX + 1];
+	char		 channel[LIM_CODE_MAX + 1];
+	char		 enroll_day[11];	/* cohort day, programme zone */
+	int		 earn_open;		/* never earned yet */
+	int		 redeem_open;		/* never redeemed yet */
+	int		 within_30d;		/* enrolled in the last 30 days */
+};
+
+/* Parses LY_LEDGER_LOCK_COLS starting at column first of row. */
+void		ly_ledger_lock_read(const struct db_row *row, size_t first,
+		    struct ly_ledger_lock *out);
+/*
+ * ly_ledger_append() for an active member the caller has locked and read
+ * into m: one conditional UPDATE (balance, lifetime, first earn or
+ * redemption time; it must still touch exactly one row), the INSERT and
+ * the aggregates, without reading the member again. Updates m.
+ */
+enum ly_res	ly_ledger_append_locked(struct db *db, struct ly_ledger_lock *m,
+		    struct ly_entry *e) LY_WARN_UNUSED;
+
+/*
+ * Appends n entries as n ly_ledger_append() calls in this order would
+ * (same balances, same CHECKs, same aggregates and funnel), in a handful
+ * of multi-row statements. Locks the members itself (FOR UPDATE, by id).
+ * Fills balance_after and lifetime_after of each entry; id stays 0 (not
+ * read back). All or nothing: LY_INSUFFICIENT_POINTS if one balance would
+ * go negative, LY_NOT_ENROLLED if one member is not active; the caller
+ * rolls back.
+ */
+enum ly_res	ly_ledger_append_many(struct db *db, struct ly_entry *e,
+		    size_t n) LY_WARN_UNUSED;
+/* The same for members the caller has locked and read (every member of
+ * the entries must be among the nm in m, in any order); m is updated. */
+enum ly_res	ly_ledger_append_many_locked(struct db *db, struct ly_entry *e,
+		    size_t n, struct ly_ledger_lock *m, size_t nm)
+		    LY_WARN_UNUSED;
 
 /* The shard of aggregate rows a member's changes go to. */
 static inline unsigned ly_shard(uint64_t member_id)
@@ -473,6 +528,28 @@ struct ly_award {
  */
 enum ly_res	ly_award(struct db *db, const struct ly_award_in *in,
 		    struct ly_award *out) LY_WARN_UNUSED;
+
+/* One item of a batch: what to award, and its own answer. */
+struct ly_award_item {
+	struct ly_award_in	 in;
+	int			 skip;	/* set by the caller: not run (invalid) */
+	enum ly_res		 res;	/* LY_OK (out filled) or the refusal */
+	struct ly_award		 out;
+};
+
+/*
+ * Up to LIM_BATCH_MAX awards of ONE issuer, in the caller's transaction,
+ * answering each item exactly as ly_award() called item after item would
+ * (caps and repeats of a reference within the batch included), with a few
+ * multi-row statements per LIM_DB_ROWS_MAX items (ly_award_batch.c). The
+ * refusals (LY_NOT_ENROLLED, LY_UNKNOWN_RULE, LY_RULE_NOT_ALLOWED) are in
+ * each item's res and leave nothing written. The return value is LY_OK or
+ * a failure of the whole batch (LY_RETRY, LY_UNAVAIL, LY_INTERNAL,
+ * LY_NOMEM, LY_INVAL for items of several issuers): the caller rolls
+ * back, and may re-run the transaction on LY_RETRY.
+ */
+enum ly_res	ly_award_batch(struct db *db, struct ly_award_item *items,
+		    size_t n) LY_WARN_UNUSED;
 
 /* ---- invariants (ly_verify.c) ---- */
 

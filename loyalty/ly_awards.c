@@ -16,7 +16,8 @@
  *   4. INSERT the award: UNIQUE (issuer_id, external_ref) makes a repeat
  *      fail with DB_DUP (a concurrent repeat waits on the key, then
  *      fails), and the first award is returned instead, crediting nothing;
- *   5. the ledger entry (points > 0) and the access-log line.
+ *   5. the ledger entry (points > 0; ly_ledger_append_locked, with the
+ *      member row as step 1 read and locked it) and the access-log line.
  *
  * Every refusal comes before the first write, so a refused item of a
  * batch leaves nothing behind and the batch can go on in one transaction.
@@ -39,7 +40,9 @@ enum ly_award_stmt {
 };
 
 static const char *const ly_award_stmts[AWARD_STMT__MAX] = {
-	[AWARD_MEMBER] = "SELECT m.id, COALESCE(m.district, ''), m.balance, "
+	/* what the ledger needs of the member (ly_ledger_append_locked),
+	 * then whether this issuer is among its sources */
+	[AWARD_MEMBER] = "SELECT " LY_LEDGER_LOCK_COLS ", "
 	    "(m.sources_all = 1 OR EXISTS (SELECT 1 FROM member_sources s "
 	    "WHERE s.member_id = m.id AND s.org_id = ?)) FROM members m "
 	    "WHERE m.subject_hash = ? AND m.status = 'active' FOR UPDATE",
@@ -123,9 +126,10 @@ ly_award_first(struct db *db, const struct ly_award_in *in,
 enum ly_res
 ly_award(struct db *db, const struct ly_award_in *in, struct ly_award *out)
 {
+	struct ly_ledger_lock mem;
 	uint64_t member_id, rule_id, campaign_id = 0;
 	long long balance, base, points, cap, today;
-	char now[32], day[11], district[LIM_CODE_MAX + 1];
+	char now[32], day[11];
 	int pct = 0, capped;
 	struct db_row *row;
 	enum ly_res res;
@@ -140,18 +144,18 @@ ly_award(struct db *db, const struct ly_award_in *in, struct ly_award *out)
 		return LY_NOT_ENROLLED;
 	if (r != DB_ROW)
 		return ly_from_db(r);
-	if (!row->col[3].i)
+	if (!row->col[LY_LEDGER_LOCK_NCOLS].i)
 		return LY_NOT_ENROLLED;
-	member_id = (uint64_t)row->col[0].i;
-	snprintf(district, sizeof(district), "%s", row->col[1].s);
-	balance = row->col[2].i;
+	ly_ledger_lock_read(row, 0, &mem);
+	member_id = mem.id;
+	balance = mem.balance;
 
 	/* 2. and 3. the rule, the day's earnings and the bonus */
 	ly_now(now);
 	ly_day(time(NULL), day);
 	struct db_val tq[] = { db_int((long long)in->issuer_id),
 	    db_int((long long)member_id), db_text(day), db_text(now),
-	    db_text(now), db_text(district), db_text(in->rule) };
+	    db_text(now), db_text(mem.district), db_text(in->rule) };
 	r = db_one(db, ly_award_stmts[AWARD_TERMS], tq, 7, &row);
 	if (r == DB_NOTFOUND)
 		return LY_UNKNOWN_RULE;
@@ -194,7 +198,7 @@ ly_award(struct db *db, const struct ly_award_in *in, struct ly_award *out)
 		struct ly_entry e = { .member_id = member_id, .kind = LY_AWARD,
 		    .points = points, .rule_id = rule_id, .award_id = out->id,
 		    .campaign_id = campaign_id };
-		if ((res = ly_ledger_append(db, &e)) != LY_OK)
+		if ((res = ly_ledger_append_locked(db, &mem, &e)) != LY_OK)
 			return res;
 		out->balance = e.balance_after;
 	}

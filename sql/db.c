@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,6 +23,10 @@
 
 #include "sql/db.h"
 #include "sql/perkd_limits.h"
+
+/* A limit as text, for the session settings of the init command. */
+#define DB_STR2(x)	#x
+#define DB_STR(x)	DB_STR2(x)
 
 struct db_slot {
 	const char	*sql;		/* key: address of the statement text */
@@ -163,10 +168,19 @@ db_disconnect(struct db *db)
 	db->in_txn = 0;
 }
 
+/* Set once at start-up (db_rw_timeout_set), read by every connect. */
+static unsigned db_rw_timeout_s = LIM_DB_RW_S;
+
+void
+db_rw_timeout_set(unsigned seconds)
+{
+	db_rw_timeout_s = seconds;
+}
+
 static enum db_res
 db_connect(struct db *db)
 {
-	unsigned int timeout = LIM_DB_CONNECT_S, rw = LIM_DB_RW_S;
+	unsigned int timeout = LIM_DB_CONNECT_S, rw = db_rw_timeout_s;
 	my_bool off = 0;
 	enum db_res r = DB_OK;
 
@@ -181,7 +195,8 @@ db_connect(struct db *db)
 	mysql_options(db->my, MYSQL_INIT_COMMAND,
 	    "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,"
 	    "NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
-	    "NO_ENGINE_SUBSTITUTION', tx_isolation = 'READ-COMMITTED'");
+	    "NO_ENGINE_SUBSTITUTION', tx_isolation = 'READ-COMMITTED', "
+	    "innodb_lock_wait_timeout = " DB_STR(LIM_DB_LOCK_WAIT_S));
 	if (mysql_real_connect(db->my, db->cfg.host, db->cfg.user,
 	    db->cfg.password, db->cfg.name, db->cfg.port, db->cfg.socket,
 	    CLIENT_FOUND_ROWS) == NULL) {
@@ -275,12 +290,47 @@ db_is_float_type(enum enum_field_types t)
 	return t == MYSQL_TYPE_FLOAT || t == MYSQL_TYPE_DOUBLE;
 }
 
+static enum db_res db_run_bound(struct db *, const char *,
+    const struct db_val *, size_t, MYSQL_BIND *, unsigned long *);
+
+/*
+ * Runs a statement. Up to LIM_DB_PARAMS parameters bind from the stack;
+ * a multi-row statement's (up to LIM_DB_PARAMS_MAX) from a buffer
+ * allocated for this one statement and freed at once, so that a
+ * connection (one per worker thread) does not keep ~170 KiB of binds
+ * after a batch: the process stays small with many threads.
+ */
 static enum db_res
 db_run(struct db *db, const char *sql, const struct db_val *params,
     size_t nparams)
 {
-	MYSQL_BIND pbuf[LIM_DB_PARAMS], *pb = pbuf;
-	unsigned long lbuf[LIM_DB_PARAMS], *plen = lbuf;
+	MYSQL_BIND pbs[LIM_DB_PARAMS], *pb = pbs;
+	unsigned long plens[LIM_DB_PARAMS], *plen = plens;
+	enum db_res r;
+
+	if (nparams > LIM_DB_PARAMS_MAX)
+		return DB_ERR;
+	if (nparams > LIM_DB_PARAMS) {
+		pb = calloc(nparams, sizeof(*pb));
+		plen = calloc(nparams, sizeof(*plen));
+		if (pb == NULL || plen == NULL) {
+			free(pb);
+			free(plen);
+			return DB_ERR;
+		}
+	}
+	r = db_run_bound(db, sql, params, nparams, pb, plen);
+	if (pb != pbs) {
+		free(pb);
+		free(plen);
+	}
+	return r;
+}
+
+static enum db_res
+db_run_bound(struct db *db, const char *sql, const struct db_val *params,
+    size_t nparams, MYSQL_BIND *pb, unsigned long *plen)
+{
 	MYSQL_STMT *st = NULL;
 	MYSQL_RES *meta = NULL;
 	MYSQL_FIELD *f;
@@ -294,8 +344,6 @@ db_run(struct db *db, const char *sql, const struct db_val *params,
 	}
 	if (db->my == NULL)
 		return DB_DOWN;
-	if (nparams > LIM_DB_BULK_PARAMS)
-		return DB_ERR;
 	if ((r = db_prepare(db, sql, &st)) != DB_OK)
 		return r;
 	if (mysql_stmt_param_count(st) != nparams) {
@@ -303,17 +351,7 @@ db_run(struct db *db, const char *sql, const struct db_val *params,
 		    "count mismatch\" stmt=\"%.60s\"\n", sql);
 		return DB_ERR;
 	}
-	/* bulk loads (perkctl generate: multi-row INSERTs) bind more than
-	 * a request ever does; only they pay for the heap */
-	if (nparams > LIM_DB_PARAMS) {
-		pb = calloc(nparams, sizeof(*pb));
-		plen = calloc(nparams, sizeof(*plen));
-		if (pb == NULL || plen == NULL) {
-			r = DB_ERR;
-			goto out;
-		}
-	} else
-		memset(pbuf, 0, sizeof(pbuf));
+	memset(pb, 0, (nparams > 0 ? nparams : 1) * sizeof(*pb));
 	for (i = 0; i < nparams; i++) {
 		switch (params[i].t) {
 		case DB_VNULL:
@@ -340,12 +378,6 @@ db_run(struct db *db, const char *sql, const struct db_val *params,
 		goto fail;
 	db->affected = mysql_stmt_affected_rows(st);
 	db->insert_id = mysql_stmt_insert_id(st);
-	if (pb != pbuf) {
-		free(pb);
-		free(plen);
-		pb = pbuf;
-		plen = lbuf;
-	}
 	if ((meta = mysql_stmt_result_metadata(st)) == NULL)
 		return DB_OK;	/* not a query */
 
@@ -399,11 +431,6 @@ fail:
 	r = db_classify(db, mysql_stmt_errno(st), mysql_stmt_error(st), sql);
 	if (r == DB_DOWN)
 		db_disconnect(db);
-out:
-	if (pb != pbuf) {
-		free(pb);
-		free(plen);
-	}
 	return r;
 }
 
@@ -501,6 +528,95 @@ db_insert_id(const struct db *db)
 	return db->insert_id;
 }
 
+/*
+ * Multi-row statement texts: one slot per (struct db_multi, power of two),
+ * built on first use under a mutex and never freed (a few KiB each, a few
+ * dozen in all). The list is short and searched linearly.
+ */
+#define DB_MULTI_SIZES	8	/* 1, 2, 4, ... LIM_DB_ROWS_MAX (128) */
+#define DB_MULTI_SLOTS	64	/* distinct struct db_multi in the program */
+
+struct db_multi_slot {
+	const struct db_multi	*m;
+	char			*text[DB_MULTI_SIZES];
+};
+
+static pthread_mutex_t db_multi_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct db_multi_slot db_multi_slots[DB_MULTI_SLOTS];
+
+static char *
+db_multi_build(const struct db_multi *m, size_t n)
+{
+	size_t hl = strlen(m->head), ul = strlen(m->unit), sl = strlen(m->sep),
+	    tl = strlen(m->tail), len, i;
+	char *t, *p;
+
+	len = hl + n * ul + (n - 1) * sl + tl + 1;
+	if ((t = malloc(len)) == NULL)
+		return NULL;
+	p = t;
+	memcpy(p, m->head, hl);
+	p += hl;
+	for (i = 0; i < n; i++) {
+		if (i > 0) {
+			memcpy(p, m->sep, sl);
+			p += sl;
+		}
+		memcpy(p, m->unit, ul);
+		p += ul;
+	}
+	memcpy(p, m->tail, tl + 1);
+	return t;
+}
+
+const char *
+db_multi_sql(const struct db_multi *m, size_t n)
+{
+	struct db_multi_slot *s = NULL;
+	const char *out = NULL;
+	size_t i, k;
+
+	for (k = 0; k < DB_MULTI_SIZES && ((size_t)1 << k) != n; k++)
+		;
+	if (k == DB_MULTI_SIZES || n > LIM_DB_ROWS_MAX)
+		return NULL;
+	pthread_mutex_lock(&db_multi_lock);
+	for (i = 0; i < DB_MULTI_SLOTS; i++) {
+		if (db_multi_slots[i].m == m || db_multi_slots[i].m == NULL) {
+			s = &db_multi_slots[i];
+			break;
+		}
+	}
+	if (s == NULL) {
+		fprintf(stderr, "level=error component=db error=\"multi-row "
+		    "statement table full: raise DB_MULTI_SLOTS\"\n");
+		goto out;
+	}
+	s->m = m;
+	if (s->text[k] == NULL)
+		s->text[k] = db_multi_build(m, n);
+	out = s->text[k];
+out:
+	pthread_mutex_unlock(&db_multi_lock);
+	return out;
+}
+
+size_t
+db_multi_take(size_t n)
+{
+	size_t k = LIM_DB_ROWS_MAX;
+
+	while (k > n)
+		k >>= 1;
+	return k;
+}
+
+size_t
+db_multi_pad(size_t n)
+{
+	return n <= 8 ? 8 : n <= 32 ? 32 : LIM_DB_ROWS_MAX;
+}
+
 static const char *const db_txn_stmts[] = {
 	"START TRANSACTION",
 	"COMMIT",
@@ -508,6 +624,8 @@ static const char *const db_txn_stmts[] = {
 	"SAVEPOINT effect",
 	"ROLLBACK TO SAVEPOINT effect",
 	"SELECT 1",
+	"SAVEPOINT step",
+	"ROLLBACK TO SAVEPOINT step",
 };
 
 enum db_res
@@ -552,6 +670,18 @@ void
 db_rollback_savepoint(struct db *db)
 {
 	(void)db_run(db, db_txn_stmts[4], NULL, 0);
+}
+
+enum db_res
+db_savepoint_step(struct db *db)
+{
+	return db_run(db, db_txn_stmts[6], NULL, 0);
+}
+
+enum db_res
+db_rollback_step(struct db *db)
+{
+	return db_run(db, db_txn_stmts[7], NULL, 0);
 }
 
 int

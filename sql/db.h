@@ -90,6 +90,10 @@ void	 db_thread_end(void);
  * connection fails (*res = DB_DOWN), so that a later call can reconnect.
  * Returns NULL only when out of memory. Free with db_close(). */
 struct db	*db_open(const struct db_cfg *cfg, enum db_res *res);
+/* The read/write timeout of connections opened from now on, in seconds
+ * (default LIM_DB_RW_S, perkd's; perkctl's long scans set
+ * LIM_DB_RW_TOOL_S). Call before the first db_open(). */
+void		 db_rw_timeout_set(unsigned seconds);
 void		 db_close(struct db *db);	/* NULL is a no-op */
 
 /* Runs a statement; for SELECTs, the rows are then read with db_next().
@@ -110,6 +114,11 @@ enum db_res	 db_commit(struct db *db) DB_WARN_UNUSED;
 void		 db_rollback(struct db *db);
 enum db_res	 db_savepoint(struct db *db) DB_WARN_UNUSED;
 void		 db_rollback_savepoint(struct db *db);
+/* A second savepoint ("step"), for a domain function that must undo part
+ * of its own work and try again inside the caller's transaction, without
+ * touching the caller's ("effect"). Row locks taken after it are kept. */
+enum db_res	 db_savepoint_step(struct db *db) DB_WARN_UNUSED;
+enum db_res	 db_rollback_step(struct db *db) DB_WARN_UNUSED;
 int		 db_in_txn(const struct db *db);
 
 /* DB_OK when the server answers, reconnecting if needed. */
@@ -117,6 +126,31 @@ enum db_res	 db_ping(struct db *db) DB_WARN_UNUSED;
 /* Runs a whole SQL script (migrations): statements separated by ';' at
  * the end of a line. Not for request-time use. */
 enum db_res	 db_script(struct db *db, const char *text) DB_WARN_UNUSED;
+
+/*
+ * A statement whose middle part repeats n times, for multi-row INSERTs and
+ * IN lists: head, then unit n times separated by sep, then tail. Only the
+ * shape repeats, never a value: every value still goes through a `?`.
+ */
+struct db_multi {
+	const char	*head;
+	const char	*unit;
+	const char	*sep;
+	const char	*tail;
+};
+
+/* The text of m with n units, n a power of two from 1 to LIM_DB_ROWS_MAX;
+ * built once per process and kept until exit (its address is stable, so
+ * it is prepared once per connection like any statement table entry).
+ * NULL when n is not allowed or memory runs out. */
+const char	*db_multi_sql(const struct db_multi *m, size_t n);
+/* The largest allowed unit count <= n (n >= 1): how many rows the next
+ * multi-row INSERT takes from n waiting. */
+size_t		 db_multi_take(size_t n);
+/* The smallest allowed unit count >= n (1 <= n <= LIM_DB_ROWS_MAX), for
+ * IN lists padded with a repeated value. Only 8, 32 and 128 are used, to
+ * keep the number of prepared texts small. */
+size_t		 db_multi_pad(size_t n);
 
 const char	*db_res_str(enum db_res r);
 /* The last server error text, for logging only (never sent to clients). */

@@ -54,11 +54,29 @@
 /* Database */
 #define LIM_DB_RETRIES        5            /* deadlock / lock-wait retries before 503 */
 #define LIM_DB_CONNECT_S      2            /* connect timeout: a down database answers 503 fast */
-#define LIM_DB_RW_S           10           /* read/write timeout: no request hangs on a dead server */
+#define LIM_DB_RW_S           4            /* perkd's read/write timeout: a frozen or unreachable
+                                            * server answers 503 within ~RW + CONNECT s, so a
+                                            * client (and nginx's 30 s fastcgi_read_timeout) is
+                                            * never held; a healthy statement takes milliseconds
+                                            * (measured in tests/chaos/crash.py, docs/reliability.md) */
+#define LIM_DB_LOCK_WAIT_S    2            /* innodb_lock_wait_timeout of perkd's sessions: below
+                                            * LIM_DB_RW_S, so a long lock wait comes back as a
+                                            * retryable error, not a client timeout that drops
+                                            * the connection (MariaDB's default is 50 s) */
+#define LIM_DB_RW_TOOL_S      3600         /* perkctl: verify, sweep and stats rebuild scan whole
+                                            * tables at city scale; an operator can interrupt */
 #define LIM_DB_COLS           32           /* widest result row */
-#define LIM_DB_PARAMS         32           /* most bound parameters in one statement */
-#define LIM_DB_BULK_PARAMS    65535        /* protocol limit of placeholders: multi-row INSERTs of bulk loads */
-#define LIM_DB_STMT_CACHE     256          /* prepared statements per connection (open addressing) */
+#define LIM_DB_PARAMS         32           /* bound parameters held on the stack; more come from a
+                                            * per-connection buffer grown on demand */
+#define LIM_DB_PARAMS_MAX     65535        /* most bound parameters in one statement (the
+                                            * protocol's limit): multi-row INSERTs of batch
+                                            * awards (LIM_DB_ROWS_MAX x 11) and of perkctl
+                                            * generate (500 rows x up to 10 columns) */
+#define LIM_DB_ROWS_MAX       128          /* rows (or IN-list values) in one multi-row statement:
+                                            * 1000 batch items in ~8 statements a step; texts exist
+                                            * for the powers of two up to it (db_multi_sql) */
+#define LIM_DB_STMT_CACHE     512          /* prepared statements per connection (open addressing);
+                                            * the multi-row texts add ~100 */
 
 /* Aggregates: hot rows are split into shards so that concurrent awards do
  * not queue on one row lock; stats sum over the shards. */

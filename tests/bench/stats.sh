@@ -9,7 +9,8 @@
 #   tests/bench/stats.sh [--sizes "10000 1000000"] [--days 365]
 #                        [--calls 50] [--keep]
 #
-# Needs a built tree (./perkd, ./perkctl; PERKD_BUILD=dir if elsewhere)
+# generate runs only with dev_mode = 1, which the configuration written here
+# sets. Needs a built tree (./perkd, ./perkctl; PERKD_BUILD=dir if elsewhere)
 # and MariaDB: the server at $PERKD_TEST_DB_SOCKET (root over the unix
 # socket), or a throw-away one started by tests/lib/with-mariadb.sh.
 # --keep leaves the databases (perkd_bench_N) for a look afterwards.
@@ -73,7 +74,6 @@ resident_jwt_secret = $(openssl rand -hex 32)
 subject_key = $(openssl rand -hex 32)
 server_key = $(openssl rand -hex 32)
 pass_seed = $(openssl rand -hex 32)
-# perkctl generate runs only in dev mode
 dev_mode = 1
 CONF
 	"$build/perkctl" -c "$conf" migrate --dir "$top/sql" >/dev/null

@@ -1,9 +1,11 @@
 // tests/browser/manage.test.mjs: the manager dashboard (/manage/) in
 // headless Chromium against a real stack (PERKD_URL, PERKD_MANAGER_KEY from
 // dev.env, demo data loaded). Every chart is checked against the API's own
-// answer to the very query the page made, both through Chart.getChart()
-// and through the table fallback; withheld values (null) must read
-// "withheld (< N)" and never 0. Also: the date/district filter, the CSV
+// answer to the very request the page made (recorded off the network, so
+// that other suites writing to the same stack meanwhile cannot make this
+// one flaky; a direct call checks that the answer is the API's), both
+// through Chart.getChart() and through the table fallback; withheld values
+// (null) must read "withheld (< N)" and never 0. Also: the date/district filter, the CSV
 // downloads (byte-for-byte the API's CSV), the bad-key and non-manager-key
 // states, a 503 with Retry, the empty state, and no console error anywhere
 // (the only ones allowed are the failed /v1/ loads a test provokes).
@@ -109,8 +111,16 @@ function assertLabels(labels, names, values, what) {
 
 // Console errors and uncaught exceptions of a page. allow(msg, url) may
 // excuse the failed /v1/ loads a test provokes on purpose.
+// answers: every /v1/ answer the page got, by path and query, in order.
 function watch(page) {
-  const w = { errors: [], requests: [], allow: () => false };
+  const w = { errors: [], requests: [], answers: [], allow: () => false };
+  page.on('response', (res) => {
+    const u = new URL(res.url());
+    if (!u.pathname.startsWith('/v1/')) return;
+    // Taken now, read later: the body may be gone once the page moves on.
+    const body = res.text().catch((err) => `(unreadable: ${err.message})`);
+    w.answers.push({ key: u.pathname + u.search, status: res.status(), body });
+  });
   page.on('console', (msg) => {
     if (msg.type() !== 'error') return;
     const url = msg.location()?.url || '';
@@ -119,6 +129,20 @@ function watch(page) {
   page.on('pageerror', (err) => w.errors.push(`pageerror: ${err.message}`));
   page.on('request', (req) => w.requests.push(req.url()));
   return w;
+}
+
+// The body of the last answer the page got to `key` (path and query, or
+// a predicate on it), asserted 200.
+async function answer(w, key) {
+  const match = typeof key === 'function' ? key : (k) => k === key;
+  const a = [...w.answers].reverse().find((x) => match(x.key));
+  assert.ok(a, `the page asked for ${key}`);
+  assert.equal(a.status, 200, `${a.key} answered ${a.status}`);
+  return a.body;
+}
+
+async function answerJson(w, key) {
+  return JSON.parse(await answer(w, key));
 }
 
 function assertClean(w) {
@@ -166,7 +190,7 @@ function lastEnrollmentQuery(w) {
 // Checks the enrolment view against the API's answer to the page's query.
 async function checkEnrollment(page, w, minGroup) {
   const q = lastEnrollmentQuery(w);
-  const data = await api(q.pathname + q.search);
+  const data = await answerJson(w, q.pathname + q.search);
   const state = await page.getAttribute('#view-enrollment', 'data-state');
   if (data.series.length === 0) {
     assert.equal(state, 'empty', 'an empty series shows the empty state');
@@ -179,8 +203,11 @@ async function checkEnrollment(page, w, minGroup) {
   assert.deepEqual(members.labels, col('period'));
   for (const k of ['members', 'population', 'opt_in_rate']) assert.deepEqual(members.sets[k], col(k), `chart ${k}`);
   for (const k of ['enrolled', 'left', 'net']) assert.deepEqual(flow.sets[k], col(k), `chart ${k}`);
-  assertTable(await tableData(page, 'enrollment'), data.series, 'period',
+  const table = await tableData(page, 'enrollment');
+  assertTable(table, data.series, 'period',
     ['enrolled', 'left', 'net', 'members', 'population', 'opt_in_rate'], minGroup, 'enrolment');
+  // The day each member count is as of (null: no such day in the period).
+  table.forEach((t, i) => assert.deepEqual(cellValue(t.cells.members_as_of), data.series[i].members_as_of ?? null));
   return { q, data };
 }
 
@@ -227,8 +254,15 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
 
   test('the key once, then every view matches the API', async () => {
     const { page, w } = await session(context, { shot: 'manage-login.png' });
-    const minGroup = overview.min_group;
-    assert.ok(Number.isInteger(minGroup) && minGroup > 0, 'overview.min_group');
+    // The overview the page got is the API's: same threshold, districts,
+    // perks and rules as a direct call (counts may have moved meanwhile).
+    const ov = await answerJson(w, '/v1/stats/overview');
+    const direct = await api('/v1/stats/overview');
+    const ids = (o) => [o.min_group, o.districts.map((x) => x.code),
+      o.redemptions_per_perk.map((x) => x.perk_id), o.awards_per_rule.map((x) => x.rule)];
+    assert.deepEqual(ids(ov), ids(direct));
+    const minGroup = ov.min_group;
+    assert.ok(Number.isInteger(minGroup) && minGroup > 0, 'ov.min_group');
 
     // The key: in sessionStorage, in no URL, not left in the input.
     assert.equal(await page.evaluate(() => sessionStorage.getItem('perkd.manager_key')), KEY);
@@ -239,8 +273,11 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
     // Key figures.
     const kpis = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#kpis [data-key]')]
       .map((d) => [d.dataset.key, { value: d.dataset.value, text: d.querySelector('dd').textContent }])));
-    const want = { members: overview.members, population: overview.population, opt_in_rate: overview.opt_in_rate,
-      awarded: overview.points.awarded, redeemed: overview.points.redeemed, outstanding: overview.points.outstanding };
+    const want = { members: ov.members, population: ov.population, opt_in_rate: ov.opt_in_rate,
+      awarded: ov.points.awarded, redeemed: ov.points.redeemed, outstanding: ov.points.outstanding };
+    if (ov.members_as_of) {
+      assert.match(await page.textContent('#kpis [data-key=members]'), new RegExp(`as of ${ov.members_as_of}`));
+    }
     for (const [k, v] of Object.entries(want)) {
       assert.deepEqual(cellValue(kpis[k]), v, `key figure ${k}`);
       if (v === null) assert.equal(kpis[k].text, `withheld (< ${minGroup})`);
@@ -248,24 +285,24 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
 
     // Opt-in rate per district.
     const d = await chartData(page, 'districts', 'districts');
-    assert.deepEqual(d.sets.opt_in_rate, overview.districts.map((x) => x.opt_in_rate));
-    assertLabels(d.labels, overview.districts.map((x) => x.name || x.code),
-      overview.districts.map((x) => x.opt_in_rate), 'districts');
-    assertTable(await tableData(page, 'districts'), overview.districts, 'code',
+    assert.deepEqual(d.sets.opt_in_rate, ov.districts.map((x) => x.opt_in_rate));
+    assertLabels(d.labels, ov.districts.map((x) => x.name || x.code),
+      ov.districts.map((x) => x.opt_in_rate), 'districts');
+    assertTable(await tableData(page, 'districts'), ov.districts, 'code',
       ['members', 'population', 'opt_in_rate'], minGroup, 'districts');
 
     // Funnel.
     const stages = ['enrolled', 'earned', 'redeemed'];
     const f = await chartData(page, 'funnel', 'funnel');
-    assert.deepEqual(f.sets.members, stages.map((s) => overview.funnel[s]));
-    assertTable(await tableData(page, 'funnel'), stages.map((s) => ({ stage: s, members: overview.funnel[s] })),
+    assert.deepEqual(f.sets.members, stages.map((s) => ov.funnel[s]));
+    assertTable(await tableData(page, 'funnel'), stages.map((s) => ({ stage: s, members: ov.funnel[s] })),
       'stage', ['members'], minGroup, 'funnel');
 
     // Redemptions per perk, awards per rule, enrolments per channel.
     for (const [view, rows, id, key, name, cols] of [
-      ['perks', overview.redemptions_per_perk, 'perk_id', 'redemptions', (r) => r.title || r.perk_id, ['redemptions', 'points']],
-      ['rules', overview.awards_per_rule, 'rule', 'awards', (r) => r.title || r.rule, ['awards', 'points']],
-      ['channels', overview.channels, 'channel', 'enrolled', (r) => r.channel || '(direct sign-up)', ['enrolled']],
+      ['perks', ov.redemptions_per_perk, 'perk_id', 'redemptions', (r) => r.title || r.perk_id, ['redemptions', 'points']],
+      ['rules', ov.awards_per_rule, 'rule', 'awards', (r) => r.title || r.rule, ['awards', 'points']],
+      ['channels', ov.channels, 'channel', 'enrolled', (r) => r.channel || '(direct sign-up)', ['enrolled']],
     ]) {
       const state = await page.getAttribute(`#view-${view}`, 'data-state');
       if (rows.length === 0) {
@@ -283,9 +320,12 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
     await checkEnrollment(page, w, minGroup);
 
     // Campaigns: the list, then each one's stats.
-    const list = await api('/v1/admin/campaigns?limit=500');
+    const list = await answerJson(w, '/v1/admin/campaigns?limit=500');
+    assert.deepEqual(list.items.map((c) => c.id), (await api('/v1/admin/campaigns?limit=500')).items.map((c) => c.id));
     const stats = [];
-    for (const cmp of list.items.slice(0, 50)) stats.push(await api(`/v1/stats/campaigns/${encodeURIComponent(cmp.id)}`));
+    for (const cmp of list.items.slice(0, 50)) {
+      stats.push(await answerJson(w, `/v1/stats/campaigns/${encodeURIComponent(cmp.id)}`));
+    }
     if (stats.length === 0) {
       assert.equal(await page.getAttribute('#view-campaigns', 'data-state'), 'empty');
     } else {
@@ -310,7 +350,10 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
     for (const v of VIEWS) await page.locator(`#view-${v}`).screenshot({ path: join(SHOTS, `manage-${v}.png`) });
 
     // Tables: shown on request, and readable.
-    await page.click('#view-districts .toggle');
+    // (with the keyboard: a focused button and the space bar)
+    await page.focus('#view-districts .toggle');
+    await page.keyboard.press('Space');
+    assert.equal(await page.getAttribute('#view-districts .toggle', 'aria-pressed'), 'true');
     assert.equal(await page.isVisible('#view-districts .table-wrap table'), true);
     await page.locator('#view-districts').screenshot({ path: join(SHOTS, 'manage-districts-table.png') });
 
@@ -323,7 +366,22 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
   });
 
   test('the filter narrows enrolment to a district, range and interval', async () => {
-    const { page, w } = await session(context);
+    const page = await context.newPage();
+    const w = watch(page);
+    // Apply pressed while the first load is still under way (the overview
+    // held back a moment): every view still arrives, none is left loading
+    // by the newer request.
+    const slow = async (route) => {
+      await new Promise((r) => setTimeout(r, 1000));
+      await route.continue();
+    };
+    await page.route('**/v1/stats/overview', slow);
+    await login(page, KEY);
+    await page.click('#filters button[type=submit]');
+    await waitState(page, 'ready');
+    await page.unroute('**/v1/stats/overview', slow);
+    const states = await page.$$eval('.card', (cs) => cs.map((c) => `${c.dataset.view}:${c.dataset.state}`));
+    assert.ok(states.every((x) => /:(ready|empty)$/.test(x)), states.join(' '));
     const district = overview.districts[0]?.code;
     assert.ok(district, 'the demo has at least one district');
     const today = new Date().toISOString().slice(0, 10);
@@ -349,6 +407,28 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
     await page.click('#filters button[type=submit]');
     assert.match(await page.textContent('#filter-error'), /From/);
     assert.equal(w.requests.length, calls);
+
+    // A range the API refuses (too long): its problem on that card only.
+    w.allow = allowFailedApi(400);
+    await page.fill('#f-from', '1990-01-01');
+    await page.fill('#f-to', today);
+    await page.selectOption('#f-interval', 'day');
+    await page.click('#filters button[type=submit]');
+    await waitState(page, 'ready');
+    const rq = lastEnrollmentQuery(w);
+    const refused = [...w.answers].reverse().find((a) => a.key === rq.pathname + rq.search);
+    assert.ok(refused, 'the page asked for the long range');
+    if (refused.status >= 400 && refused.status < 500) {
+      const problem = JSON.parse(await refused.body);
+      assert.equal(await page.getAttribute('#view-enrollment', 'data-state'), 'error');
+      const msg = await page.textContent('#view-enrollment .state-msg');
+      assert.ok(msg.includes(`HTTP ${refused.status}`) && msg.includes(problem.code), msg);
+      assert.equal(await page.getAttribute('#view-districts', 'data-state'), 'ready', 'other views unharmed');
+      await page.locator('#view-enrollment').screenshot({ path: join(SHOTS, 'manage-enrollment-refused.png') });
+    } else {
+      await checkEnrollment(page, w, overview.min_group);
+    }
+    w.allow = () => false;
 
     // A range before the programme: the API's answer, shown as it is
     // (the empty state when the series is empty).
@@ -376,20 +456,25 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
       assert.match(dl.suggestedFilename(), /\.csv$/);
       return readFile(await dl.path(), 'utf8');
     };
+    // The file is the API's CSV for the page's own query, byte for byte,
+    // and starts like a direct call's.
     const q = lastEnrollmentQuery(w);
     q.searchParams.set('format', 'csv');
     const enrolCsv = await grab('#view-enrollment .csv');
-    assert.equal(enrolCsv, await api(q.pathname + q.search, 'text/csv'), 'enrolment CSV');
-    assert.ok(enrolCsv.length > 0);
+    assert.equal(enrolCsv, await answer(w, q.pathname + q.search), 'enrolment CSV');
+    const firstLine = (t) => t.split('\r\n')[0].split('\n')[0];
+    assert.equal(firstLine(enrolCsv), firstLine(await api(q.pathname + q.search, 'text/csv')));
+    assert.ok(enrolCsv.split('\n').length > 1, 'a header and rows');
 
     const overviewCsv = await grab('#view-districts .csv');
-    assert.equal(overviewCsv, await api('/v1/stats/overview?format=csv', 'text/csv'), 'overview CSV');
+    assert.equal(overviewCsv, await answer(w, '/v1/stats/overview?format=csv'), 'overview CSV');
+    assert.equal(firstLine(overviewCsv), firstLine(await api('/v1/stats/overview?format=csv', 'text/csv')));
 
     const firstCampaign = await page.$('#view-campaigns .csv-row');
     if (firstCampaign) {
       const id = await page.evaluate(() => document.querySelector('#view-campaigns tbody tr').dataset.row);
       const cmpCsv = await grab('#view-campaigns .csv-row');
-      assert.equal(cmpCsv, await api(`/v1/stats/campaigns/${encodeURIComponent(id)}?format=csv`, 'text/csv'));
+      assert.equal(cmpCsv, await answer(w, `/v1/stats/campaigns/${encodeURIComponent(id)}?format=csv`));
     }
     assert.ok(w.requests.every((u) => !u.includes(KEY)), 'no request URL carries the key');
     assertClean(w);
@@ -404,10 +489,10 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
     assert.equal(await page.evaluate(() => sessionStorage.getItem('perkd.manager_key')), null);
     await page.screenshot({ path: join(SHOTS, 'manage-bad-key.png') });
 
-    // A paste slip is caught before any call.
+    // A paste slip is caught before any call (submitted with Enter).
     const calls = w.requests.length;
     await page.fill('#key', 'pk_two words');
-    await page.click('#key-form button[type=submit]');
+    await page.press('#key', 'Enter');
     assert.match(await page.textContent('#key-error'), /spaces/);
     assert.equal(w.requests.length, calls);
     assertClean(w);
@@ -455,8 +540,9 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
     const missing = await page.$$eval('#view-districts .chart.missing', (els) => els.length);
     assert.equal(missing, 1, 'the chart says it is unavailable');
     assert.equal(await page.isVisible('#view-districts .table-wrap table'), true, 'the table is shown instead');
-    assertTable(await tableData(page, 'districts'), overview.districts, 'code',
-      ['members', 'population', 'opt_in_rate'], overview.min_group, 'districts without charts');
+    const ov = await answerJson(w, '/v1/stats/overview');
+    assertTable(await tableData(page, 'districts'), ov.districts, 'code',
+      ['members', 'population', 'opt_in_rate'], ov.min_group, 'districts without charts');
     await page.locator('#view-districts').screenshot({ path: join(SHOTS, 'manage-no-chartjs.png') });
     assertClean(w);
     await page.close();
@@ -469,6 +555,8 @@ describe('manager dashboard', { skip: missing ? 'PERKD_URL / PERKD_MANAGER_KEY u
     await page.screenshot({ path: join(SHOTS, 'manage-mobile.png'), fullPage: true });
     await page.click('#forget');
     assert.equal(await page.isVisible('#login'), true);
+    assert.equal(await page.$$eval('#kpis > *, .table-wrap tr, canvas', (els) => els.length), 0,
+      'no figure of the forgotten key is left in the page');
     assert.equal(await page.evaluate(() => sessionStorage.getItem('perkd.manager_key')), null);
     assertClean(w);
     await page.close();

@@ -381,3 +381,88 @@ class PerkdTestCase(unittest.TestCase):
     def assertNoLeak(self, r):
         for pat in LEAK_PATTERNS:
             self.assertIsNone(pat.search(r.text), "leak (%s) in %r" % (pat.pattern, r))
+
+
+# ---- FastCGI, bypassing nginx ------------------------------------------
+
+def perkd_socket():
+    """The FastCGI socket of the stack's perkd (from perkd.conf), or None."""
+    try:
+        with open(CONFIG, encoding="utf-8") as f:
+            for line in f:
+                m = re.match(r"^\s*socket\s*=\s*(\S+)\s*$", line)
+                if m:
+                    return m.group(1)
+    except OSError:
+        return None
+    return None
+
+
+def _fcgi_record(rtype, content, request_id=1):
+    pad = -len(content) % 8
+    return bytes([1, rtype, request_id >> 8, request_id & 0xFF,
+                  len(content) >> 8, len(content) & 0xFF, pad, 0]) + content + b"\0" * pad
+
+
+def _fcgi_length(n):
+    return bytes([n]) if n < 128 else (n | 0x80000000).to_bytes(4, "big")
+
+
+def fcgi_request(params, stdin=b"", timeout=TIMEOUT):
+    """Send one request straight to perkd's FastCGI socket, as nginx would,
+    but with the CGI parameters given (so that perkd's own input checks can
+    be tested with values nginx never lets through). Returns a Response
+    built from perkd's CGI answer (Status header, other headers, body)."""
+    pairs = b""
+    for k, v in params.items():
+        k, v = k.encode(), v.encode() if isinstance(v, str) else v
+        pairs += _fcgi_length(len(k)) + _fcgi_length(len(v)) + k + v
+    msg = _fcgi_record(1, bytes([0, 1, 0, 0, 0, 0, 0, 0]))  # BEGIN_REQUEST, responder
+    for i in range(0, len(pairs), 65535):
+        msg += _fcgi_record(4, pairs[i:i + 65535])
+    msg += _fcgi_record(4, b"")
+    for i in range(0, len(stdin), 65535):
+        msg += _fcgi_record(5, stdin[i:i + 65535])
+    msg += _fcgi_record(5, b"")
+    out = b""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(perkd_socket())
+        s.sendall(msg)
+        buf = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+            done = False
+            while len(buf) >= 8:
+                clen = (buf[4] << 8) | buf[5]
+                total = 8 + clen + buf[6]
+                if len(buf) < total:
+                    break
+                if buf[1] == 6:  # STDOUT
+                    out += buf[8:8 + clen]
+                elif buf[1] == 3:  # END_REQUEST
+                    done = True
+                buf = buf[total:]
+            if done:
+                break
+    head, _, body = out.partition(b"\r\n\r\n")
+    headers = _headers_dict(l.split(":", 1) for l in head.decode("latin-1").split("\r\n") if ":" in l)
+    headers = {k: v.strip() for k, v in headers.items()}
+    status = int(headers.get("status", "200").split()[0])
+    return Response(status, headers, body)
+
+
+def fcgi_params(method, path, query="", **extra):
+    """The CGI parameters nginx sends for a request (see
+    /etc/nginx/fastcgi_params), plus extra ones (e.g. CONTENT_LENGTH)."""
+    p = {"REQUEST_METHOD": method, "SCRIPT_NAME": path, "DOCUMENT_URI": path,
+         "REQUEST_URI": path + ("?" + query if query else ""), "QUERY_STRING": query,
+         "SERVER_PROTOCOL": "HTTP/1.1", "GATEWAY_INTERFACE": "CGI/1.1",
+         "REMOTE_ADDR": "127.0.0.1", "REMOTE_PORT": "40000", "SERVER_ADDR": "127.0.0.1",
+         "SERVER_PORT": str(PORT), "SERVER_NAME": "localhost", "REQUEST_SCHEME": "http",
+         "CONTENT_TYPE": "", "CONTENT_LENGTH": ""}
+    p.update(extra)
+    return p

@@ -3,14 +3,17 @@ nginx + perkd + MariaDB: probes, routing errors, input limits, JSON
 validation, authentication of residents and organisations, organisations
 and keys, idempotency, metrics, and errors that never leak internals.
 """
+import os
+import signal
 import subprocess
 import time
 import urllib.parse
 
-from lib import (BODY_MAX, ISSUER_KEY, MANAGER_KEY, PARTNER_KEY, PerkdTestCase,
-                 create_key, create_org, delete, get, list_all, mint_token,
-                 need_tool, org_with_key, parallel, post, raw_request, request,
-                 tamper_signature, unique)
+import lib
+from lib import (BODY_MAX, ISSUER_KEY, MANAGER_KEY, PARTNER_KEY, REPO, URL, VAR,
+                 PerkdTestCase, create_key, create_org, delete, get, list_all,
+                 mint_token, need_tool, org_with_key, parallel, post, raw_request,
+                 request, tamper_signature, unique)
 
 
 class Probes(PerkdTestCase):
@@ -42,6 +45,40 @@ class Probes(PerkdTestCase):
     def test_bench_static__nginx_answers_alone(self):
         r = get("/bench/static")
         self.assertEqual((r.status, r.json), (200, {"ok": True}), r)
+
+
+class NginxFront(PerkdTestCase):
+    """What nginx adds in front of perkd (etc/nginx.conf.in)."""
+
+    def test_pages__served_with_security_headers(self):
+        for path in ("/", "/partner/", "/manage/"):
+            with self.subTest(path=path):
+                r = get(path)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.content_type, "text/html", r)
+                self.assertIn("default-src 'self'", r.headers.get("content-security-policy", ""))
+                self.assertEqual(r.headers.get("x-content-type-options"), "nosniff")
+                self.assertEqual(r.headers.get("referrer-policy"), "no-referrer")
+                self.assertEqual(r.headers.get("cache-control"), "no-cache")
+
+    def test_api_answer__one_nosniff_and_perkds_own_cache_control(self):
+        r = get("/v1/issuers")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.headers.get("x-content-type-options"), "nosniff", r.headers)
+        # nginx adds no-cache to pages only: perkd sets the API's own
+        self.assertNotIn("no-cache", r.headers.get("cache-control", ""), r.headers)
+
+    def test_server_header__no_version(self):
+        self.assertEqual(get("/healthz").headers.get("server"), "nginx")
+
+    def test_nginx_own_errors__are_problem_documents(self):
+        r = raw_request(b"GET /v1/%00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertProblem(r, 400, "bad_request")
+        r = raw_request(b"GET /v1/" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertProblem(r, 414, "uri_too_long")
+
+    def test_error_pages__not_reachable_directly(self):
+        self.assertEqual(get("/.problem/413").status, 404)
 
 
 class Routing(PerkdTestCase):
@@ -104,6 +141,37 @@ class InputLimits(PerkdTestCase):
                b"Content-Type: application/json\r\nContent-Length: 2\r\n"
                b"Content-Length: 5\r\nConnection: close\r\n\r\n{}")
         self.assertProblem(raw_request(req), 400, ("bad_request", "invalid_content_length"))
+
+
+class PerkdInputChecks(PerkdTestCase):
+    """perkd's own input checks, straight over its FastCGI socket: nginx
+    never lets these requests through, but perkd must not rely on that."""
+
+    def setUp(self):
+        if not lib.perkd_socket() or not os.path.exists(lib.perkd_socket()):
+            self.skipTest("no perkd socket in PERKD_CONFIG")
+
+    def create(self, content_length, body):
+        return lib.fcgi_request(lib.fcgi_params(
+            "POST", "/v1/admin/orgs", CONTENT_LENGTH=content_length,
+            CONTENT_TYPE="application/json", HTTP_AUTHORIZATION="Bearer " + MANAGER_KEY), body)
+
+    def test_content_length_junk__400_invalid_content_length(self):
+        for junk in ("abc", "-1", "99999999999999999999", " 2", "2 ", "+2", "0x2", "2e0"):
+            with self.subTest(content_length=junk):
+                self.assertProblem(self.create(junk, b"{}"), 400, "invalid_content_length")
+
+    def test_body_shorter_than_content_length__400_invalid_content_length(self):
+        self.assertProblem(self.create("10", b"{}"), 400, "invalid_content_length")
+
+    def test_content_length_over_64k__413_without_nginx(self):
+        self.assertProblem(self.create(str(BODY_MAX + 1), b" " * (BODY_MAX + 1)), 413,
+                           "payload_too_large")
+
+    def test_well_formed_request__answered_like_through_nginx(self):
+        body = ('{"name":"%s","roles":["issuer"]}' % unique("fcgi")).encode()
+        r = self.create(str(len(body)), body)
+        self.assertEqual(r.status, 201, r)
 
 
 class JsonValidation(PerkdTestCase):
@@ -401,3 +469,54 @@ class NoLeaks(PerkdTestCase):
                 self.assertNoLeak(r)
                 if r.status != 405:
                     self.assertEqual(r.content_type, "application/problem+json", r)
+
+
+class Outages(PerkdTestCase):
+    """perkd or MariaDB gone: clients get a 503 problem with Retry-After,
+    and tests/lib/stack.sh start brings the stack back (it is idempotent).
+    Needs the stack's state directory (PERKD_VAR)."""
+
+    def setUp(self):
+        if not VAR or not os.path.isdir(os.path.join(VAR, "run")):
+            self.skipTest("PERKD_VAR does not name a stack's state directory")
+
+    def kill(self, pidfile):
+        with open(os.path.join(VAR, pidfile)) as f:
+            pid = int(f.read().strip())
+        os.kill(pid, signal.SIGKILL)
+        for _ in range(100):  # gone, not a zombie
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    if f.read().split(") ")[1][0] in "ZX":
+                        return
+            except OSError:
+                return
+            time.sleep(0.05)
+
+    def restart(self):
+        port = urllib.parse.urlparse(URL).port
+        p = subprocess.run([os.path.join(REPO, "tests/lib/stack.sh"), "start", VAR, str(port)],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(get("/readyz").status, 200)
+
+    def test_perkd_killed__503_problem_then_back_after_stack_start(self):
+        self.kill("run/perkd.pid")
+        r = get("/v1/issuers")
+        self.assertProblem(r, 503, "service_unavailable")
+        self.assertTrue(r.headers.get("retry-after", "").isdigit(), r.headers)
+        self.restart()
+        self.assertEqual(get("/v1/issuers").status, 200)
+
+    def test_database_killed__readyz_503_and_requests_503_then_reconnects(self):
+        self.kill("mariadb/mysqld.pid")
+        self.assertEqual(get("/healthz").status, 200)  # the process is up
+        r = get("/readyz")
+        self.assertProblem(r, 503, "database_unavailable")
+        self.assertTrue(r.headers.get("retry-after", "").isdigit(), r.headers)
+        r = get("/v1/issuers")
+        self.assertProblem(r, 503, "database_unavailable")
+        self.assertTrue(r.headers.get("retry-after", "").isdigit(), r.headers)
+        self.restart()
+        # perkd reconnects on its own: no restart of perkd needed
+        self.assertEqual(get("/v1/issuers").status, 200)

@@ -93,7 +93,8 @@ def setUpModule():
                       {"code": RULE, "title": "E2E civic act", "description": "test rule",
                        "points": 50, "issuers": [ENV["PERKD_ISSUER_ORG"]]},
                       ENV["PERKD_MANAGER_KEY"])
-    assert st == 201, (st, doc)
+    # 409: another module that imports this one created it already
+    assert st == 201 or (st == 409 and doc["code"] == "rule_exists"), (st, doc)
 
 
 def award(sub, ref, rule=None, key=None):

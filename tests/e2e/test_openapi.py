@@ -14,7 +14,10 @@ server partners actually program against:
      404 `route_not_found` or 405 instead);
   3. inside the file, every operation's `x-perkd-role` agrees with its
      `security` (public: none; resident: residentJWT; issuer, partner,
-     manager: orgApiKey; several roles: each of their schemes).
+     manager: orgApiKey; several roles: each of their schemes);
+  4. every problem code perkd's table (fcgi/problem.c) or nginx
+     (etc/nginx/problems.conf) can answer is named in the file, and every
+     problem code the file shows is one of those.
 
 Python standard library only (the e2e rule), so the YAML is not parsed in
 full: read_operations() reads just the `paths:` section of a file written
@@ -30,6 +33,7 @@ import json
 import os
 import re
 import subprocess
+import time
 import unittest
 import urllib.error
 import urllib.request
@@ -42,6 +46,7 @@ SCHEME_OF_ROLE = {"public": None, "resident": "residentJWT", "issuer": "orgApiKe
                   "partner": "orgApiKey", "manager": "orgApiKey"}
 HTTP_TIMEOUT_S = 10
 ROUTES_TIMEOUT_S = 10
+RETRY_WAIT_MAX_S = 5
 
 KEY_RE = re.compile(r"""^( *)('[^']*'|"[^"]*"|[^\s#'"{\[-][^:#]*?):(?:\s+(.*?))?\s*$""")
 BLOCK_RE = re.compile(r"^[|>][-+0-9]*$")
@@ -196,26 +201,31 @@ def openapi_operations():
 
 def call(base, method, path):
     """
-    One request without credentials. Returns (status, content type, parsed
-    problem document or None). A bodyless POST/PUT/PATCH sends
+    One request without credentials (retried once after a 429). Returns
+    (status, content type, parsed problem document or None). A bodyless POST/PUT/PATCH sends
     Content-Length: 0, so nothing can be created even if a route were
     wrongly public.
     """
     data = b"" if method in ("POST", "PUT", "PATCH") else None
-    req = urllib.request.Request(base + path, data=data, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT_S) as resp:
-            return resp.status, resp.headers.get("Content-Type", ""), None
-    except urllib.error.HTTPError as e:
-        ctype = e.headers.get("Content-Type", "")
-        body = e.read(65536)
-        problem = None
-        if ctype.startswith("application/problem+json"):
-            try:
-                problem = json.loads(body)
-            except ValueError:
-                problem = None
-        return e.code, ctype, problem
+    for attempt in range(2):
+        req = urllib.request.Request(base + path, data=data, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT_S) as resp:
+                return resp.status, resp.headers.get("Content-Type", ""), None
+        except urllib.error.HTTPError as e:
+            ctype = e.headers.get("Content-Type", "")
+            body = e.read(65536)
+            if e.code == 429 and attempt == 0:
+                # the web server's per-address limit: wait as told, once
+                time.sleep(min(float(e.headers.get("Retry-After", "1") or 1), RETRY_WAIT_MAX_S))
+                continue
+            problem = None
+            if ctype.startswith("application/problem+json"):
+                try:
+                    problem = json.loads(body)
+                except ValueError:
+                    problem = None
+            return e.code, ctype, problem
 
 
 class OpenApiFileTest(unittest.TestCase):
@@ -280,6 +290,46 @@ class OpenApiFileTest(unittest.TestCase):
                 ("GET", "/a/{id}"): {"role": "resident", "security": ["residentJWT"]},
                 ("POST", "/b"): {"role": None, "security": []},
             })
+
+
+def emitted_problem_codes():
+    """
+    The problem codes perkd can answer (its one table, fcgi/problem.c:
+    rows `{ status, "code", "title" }`) and those nginx answers itself
+    (etc/nginx/problems.conf). Fails if either file cannot be read.
+    """
+    with open(os.path.join(ROOT, "fcgi", "problem.c"), encoding="utf-8") as f:
+        perkd = set(re.findall(r'\{\s*\d{3},\s*"([a-z_]+)"', f.read())) - {"ok"}
+    with open(os.path.join(ROOT, "etc", "nginx", "problems.conf"), encoding="utf-8") as f:
+        nginx = set(re.findall(r'"code":"([a-z_]+)"', f.read()))
+    if len(perkd) < 20 or not nginx:
+        raise AssertionError(f"read only {len(perkd)} codes from fcgi/problem.c and "
+                             f"{len(nginx)} from etc/nginx/problems.conf: has their layout changed?")
+    return perkd | nginx
+
+
+class ProblemCodesTest(unittest.TestCase):
+    """The problem codes in docs/openapi.yaml are the ones clients can get."""
+
+    def setUp(self):
+        with open(OPENAPI, encoding="utf-8") as f:
+            self.text = f.read()
+        self.emitted = emitted_problem_codes()
+
+    def test_every_emitted_code_is_documented(self):
+        mentioned = set(re.findall(r"`([a-z_]+)`", self.text))
+        missing = sorted(self.emitted - mentioned)
+        if missing:
+            self.fail("problem codes perkd or nginx can answer that docs/openapi.yaml "
+                      "never names: " + ", ".join(missing))
+
+    def test_every_documented_code_is_emitted(self):
+        shown = set(re.findall(r"urn:perkd:problem:([a-z_]+)", self.text))
+        self.assertGreaterEqual(len(shown), 20, "problem examples not found")
+        unknown = sorted(shown - self.emitted)
+        if unknown:
+            self.fail("docs/openapi.yaml shows problem codes that neither fcgi/problem.c "
+                      "nor etc/nginx/problems.conf has: " + ", ".join(unknown))
 
 
 class RoutesDocumentedTest(unittest.TestCase):

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,58 @@ static const char *const q_district = "SELECT name, population FROM "
     "districts WHERE code = ?";
 static const char *const q_conn_id = "SELECT CONNECTION_ID()";
 static const char *const q_kill = "KILL CONNECTION ?";
+
+static const struct db_multi q_multi_insert = { "INSERT INTO districts "
+    "(code, name, population, updated_at) VALUES ",
+    "(?, ?, ?, UTC_TIMESTAMP(6))", ", ", "" };
+static const struct db_multi q_multi_in = { "SELECT COUNT(*), "
+    "COALESCE(SUM(population), 0) FROM districts WHERE code IN (", "?", ", ",
+    ")" };
+
+static void
+multi__powers_of_two__one_text_each_and_many_params_bound(void **state)
+{
+	struct itest *t = *state;
+	struct db_val v[LIM_DB_ROWS_MAX * 3];
+	char codes[LIM_DB_ROWS_MAX][16];
+	struct db_row *row;
+	const char *sql;
+	size_t i;
+
+	/* sizes: powers of two up to LIM_DB_ROWS_MAX, the same text again */
+	assert_null(db_multi_sql(&q_multi_in, 3));
+	assert_null(db_multi_sql(&q_multi_in, LIM_DB_ROWS_MAX * 2));
+	assert_ptr_equal(db_multi_sql(&q_multi_in, 4),
+	    db_multi_sql(&q_multi_in, 4));
+	assert_string_equal(db_multi_sql(&q_multi_in, 2), "SELECT COUNT(*), "
+	    "COALESCE(SUM(population), 0) FROM districts WHERE code IN (?, ?)");
+	assert_int_equal(db_multi_take(1000), LIM_DB_ROWS_MAX);
+	assert_int_equal(db_multi_take(100), 64);
+	assert_int_equal(db_multi_take(1), 1);
+	assert_int_equal(db_multi_pad(5), 8);
+	assert_int_equal(db_multi_pad(33), LIM_DB_ROWS_MAX);
+
+	/* LIM_DB_ROWS_MAX rows of 3 values: far beyond the stack binds */
+	for (i = 0; i < LIM_DB_ROWS_MAX; i++) {
+		snprintf(codes[i], sizeof(codes[i]), "m%zu", i);
+		v[i * 3] = db_text(codes[i]);
+		v[i * 3 + 1] = db_text("Multi");
+		v[i * 3 + 2] = db_int((long long)i);
+	}
+	sql = db_multi_sql(&q_multi_insert, LIM_DB_ROWS_MAX);
+	assert_non_null(sql);
+	assert_int_equal(db_exec(t->db, sql, v, LIM_DB_ROWS_MAX * 3), DB_OK);
+	assert_int_equal(db_affected(t->db), LIM_DB_ROWS_MAX);
+	/* an IN list padded with a repeated value counts it once */
+	for (i = 0; i < 32; i++)
+		v[i] = db_text(codes[i < 20 ? i : 19]);
+	assert_int_equal(db_one(t->db, db_multi_sql(&q_multi_in, 32), v, 32,
+	    &row), DB_ROW);
+	assert_int_equal(row->col[0].i, 20);
+	assert_int_equal(row->col[1].i, 19 * 20 / 2);
+	/* the wrong number of values is refused, not run */
+	assert_int_equal(db_exec(t->db, sql, v, 3), DB_ERR);
+}
 
 static void
 exec__duplicate_key__reported_as_dup(void **state)
@@ -102,6 +155,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(multi__powers_of_two__one_text_each_and_many_params_bound),
 		cmocka_unit_test(exec__duplicate_key__reported_as_dup),
 		cmocka_unit_test(exec__check_constraint__reported_as_check),
 		cmocka_unit_test(one__text_and_int_columns__read_back),

@@ -110,6 +110,31 @@ t_row(const struct cat_series_row *rows, size_t n, int ago)
 }
 
 static void
+empty__no_districts_no_data__zeros_not_crashes(void **state)
+{
+	struct itest *t = *state;
+	struct cat_overview o;
+	struct cat_series_q q;
+	struct cat_series_row *rows = NULL;
+	size_t n = 0;
+
+	assert_int_equal(cat_stats_overview(t->db, K, &o), LY_OK);
+	assert_false(o.members.null);
+	assert_int_equal(o.members.v, 0);
+	assert_int_equal(o.ndistricts, 0);
+	assert_true(o.opt_in_rate.null);	/* no population */
+	assert_int_equal(o.f_enrolled.v, 0);
+	cat_overview_free(&o);
+	memset(&q, 0, sizeof(q));
+	q.interval = CAT_WEEK;
+	assert_int_equal(cat_stats_enrollment(t->db, K, &q, &rows, &n), LY_OK);
+	assert_true(n >= 26);
+	assert_int_equal(rows[0].enrolled.v, 0);
+	assert_false(rows[0].members.null);
+	free(rows);
+}
+
+static void
 campaign__create_conflicts_update_list(void **state)
 {
 	struct itest *t = *state;
@@ -417,6 +442,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    empty__no_districts_no_data__zeros_not_crashes, itest_setup,
+		    itest_teardown),
 		cmocka_unit_test_setup_teardown(
 		    campaign__create_conflicts_update_list, itest_setup,
 		    itest_teardown),

@@ -30,16 +30,18 @@
 mdb_log() { printf 'mariadb: %s\n' "$*" >&2; }
 
 # mdb_pid DIR: print the pid of the server of DIR and return 0 if it runs.
-# A pid file whose process is gone, or belongs to another program (pid
-# reuse), counts as not running.
+# A pid file whose process is gone, or is another program or another
+# directory's server (pid reuse), counts as not running.
 mdb_pid() {
-	local dir=$1 pid comm
+	local dir pid comm
+	dir=$(cd "$1" 2>/dev/null && pwd) || return 1
 	[ -r "$dir/mysqld.pid" ] || return 1
 	pid=$(cat "$dir/mysqld.pid" 2>/dev/null) || return 1
 	case $pid in '' | *[!0-9]*) return 1 ;; esac
 	kill -0 "$pid" 2>/dev/null || return 1
 	comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
 	case $comm in mariadbd | mysqld) ;; *) return 1 ;; esac
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir/my.cnf" || return 1
 	printf '%s\n' "$pid"
 }
 

@@ -46,18 +46,20 @@ die() {
 	exit 1
 }
 
-# proc_pid FILE NAME...: print the pid in FILE if that process is alive and
-# its command name is one of NAME (a pid file left by a killed process may
-# name a pid that was reused since).
+# proc_pid FILE MARK NAME...: print the pid in FILE if that process is
+# alive, its command name is one of NAME and its command line contains MARK
+# (a path of this stack): a pid file left by a killed process may name a
+# pid reused since, maybe by another stack's perkd or nginx.
 proc_pid() {
-	local file=$1 pid comm name
-	shift
+	local file=$1 mark=$2 pid comm name
+	shift 2
 	[ -r "$file" ] || return 1
 	pid=$(cat "$file" 2>/dev/null) || return 1
 	case $pid in '' | *[!0-9]*) return 1 ;; esac
 	comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
 	# a zombie has exited already
 	case $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) in Z | X | '') return 1 ;; esac
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$mark" || return 1
 	for name in "$@"; do
 		if [ "$comm" = "$name" ]; then
 			printf '%s\n' "$pid"
@@ -67,24 +69,30 @@ proc_pid() {
 	return 1
 }
 
-# stop_pid FILE SIGNAL SECONDS NAME...: send SIGNAL to the process of FILE,
-# wait up to SECONDS for it to go, then SIGKILL; remove FILE.
+# stop_pid FILE SIGNAL SECONDS MARK NAME...: send SIGNAL to the process of
+# FILE (see proc_pid), wait up to SECONDS for it to go, then SIGKILL;
+# remove FILE.
 stop_pid() {
-	local file=$1 sig=$2 secs=$3 pid i
+	local file=$1 sig=$2 secs=$3 pid
 	shift 3
 	if pid=$(proc_pid "$file" "$@"); then
 		kill "-$sig" "$pid" 2>/dev/null || true
-		for ((i = 0; i < secs * 10; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$pid" 2>/dev/null; then
-			say "$1 (pid $pid) did not stop within ${secs} s; killing it"
-			kill -KILL "$pid" 2>/dev/null || true
-			while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-		fi
+		wait_gone "$pid" "$secs" "$file"
 	fi
 	rm -f "$file"
+}
+
+# wait_gone PID SECONDS WHAT: wait up to SECONDS for PID to exit, then
+# SIGKILL it (and say so).
+wait_gone() {
+	local pid=$1 secs=$2 i
+	for ((i = 0; i < secs * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	say "$3: pid $pid did not stop within $secs s; killing it"
+	kill -KILL "$pid" 2>/dev/null || true
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
 }
 
 # conf_get KEY: the value of KEY in perkd.conf.
@@ -196,10 +204,10 @@ write_env() {
 perkd_start() {
 	local pidf=$state/run/perkd.pid sock pid i
 	sock=$(conf_get socket)
-	if pid=$(proc_pid "$pidf" perkd lt-perkd); then
+	if pid=$(proc_pid "$pidf" "$conf" perkd lt-perkd); then
 		if [ "$build/perkd" -nt "$pidf" ] || [ "$conf" -nt "$pidf" ]; then
 			say "perkd or perkd.conf changed since perkd started: restarting it"
-			stop_pid "$pidf" TERM 30 perkd lt-perkd
+			stop_pid "$pidf" TERM 30 "$conf" perkd lt-perkd
 		elif [ -S "$sock" ]; then
 			return 0
 		fi
@@ -255,27 +263,29 @@ nginx_cmd() {
 # this stack (they keep the port). They are recognised by their open access
 # log, which is this stack's own file, never by name alone.
 nginx_orphans() {
-	local comm d fd
-	# shellcheck disable=SC2013 # /proc paths have no spaces
-	for comm in $(grep -lx nginx /proc/[0-9]*/comm 2>/dev/null); do
-		d=${comm%/comm}
-		for fd in "$d"/fd/*; do
-			if [ "$(readlink "$fd" 2>/dev/null)" = "$state/log/nginx-access.log" ]; then
-				echo "${d#/proc/}"
-				break
+	local fd pid
+	# one find over every process's fds (readlink per fd would fork
+	# thousands of times on a busy machine)
+	# (find fails on processes that vanish meanwhile: not an error here)
+	{ find /proc/[0-9]*/fd -maxdepth 1 -lname "$state/log/nginx-access.log" 2>/dev/null || true; } |
+		while read -r fd; do
+			pid=${fd#/proc/}
+			pid=${pid%%/*}
+			if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = nginx ]; then
+				echo "$pid"
 			fi
-		done
-	done
+		done | sort -u
 }
 
-# nginx_reap: stop the orphans of a killed master (graceful, then KILL).
+# nginx_reap: stop the orphans of a killed master (TERM: a fast shutdown,
+# their master is gone anyway; then KILL).
 nginx_reap() {
 	local pids pid i
 	pids=$(nginx_orphans)
 	[ -n "$pids" ] || return 0
 	say "stopping nginx workers left by a killed master: $(echo "$pids" | tr '\n' ' ')"
-	for pid in $pids; do kill -QUIT "$pid" 2>/dev/null || true; done
-	for ((i = 0; i < 100; i++)); do
+	for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
+	for ((i = 0; i < 50; i++)); do
 		[ -n "$(nginx_orphans)" ] || return 0
 		sleep 0.1
 	done
@@ -286,7 +296,7 @@ nginx_reap() {
 nginx_start() {
 	local pidf=$state/run/nginx.pid pid i
 	nginx_render >"$state/nginx/nginx.conf.new"
-	if pid=$(proc_pid "$pidf" nginx); then
+	if pid=$(proc_pid "$pidf" "$state/nginx/nginx.conf" nginx); then
 		if cmp -s "$state/nginx/nginx.conf.new" "$state/nginx/nginx.conf"; then
 			rm -f "$state/nginx/nginx.conf.new"
 			return 0
@@ -308,7 +318,7 @@ nginx_start() {
 	# nginx puts itself in the background and writes its pid file.
 	nginx_cmd </dev/null || die "nginx did not start; see $state/log/nginx-error.log"
 	for ((i = 0; i < 50; i++)); do
-		proc_pid "$pidf" nginx >/dev/null && return 0
+		proc_pid "$pidf" "$state/nginx/nginx.conf" nginx >/dev/null && return 0
 		sleep 0.1
 	done
 	die "nginx wrote no pid file; see $state/log/nginx-error.log"
@@ -347,20 +357,27 @@ start() {
 }
 
 stop() {
-	if proc_pid "$state/run/nginx.pid" nginx >/dev/null; then
-		stop_pid "$state/run/nginx.pid" QUIT 15 nginx
-	else
-		nginx_reap
+	local npid='' ppid=''
+	# nginx and perkd stop together: nginx closes its listening socket at
+	# once and lets requests in flight finish, perkd finishes the ones it
+	# has; MariaDB goes last, once perkd has closed its connections.
+	if npid=$(proc_pid "$state/run/nginx.pid" "$state/nginx/nginx.conf" nginx); then
+		kill -QUIT "$npid" 2>/dev/null || true
 	fi
-	stop_pid "$state/run/perkd.pid" TERM 30 perkd lt-perkd
+	if ppid=$(proc_pid "$state/run/perkd.pid" "$conf" perkd lt-perkd); then
+		kill -TERM "$ppid" 2>/dev/null || true
+	fi
+	if [ -n "$npid" ]; then wait_gone "$npid" 15 nginx; else nginx_reap; fi
+	[ -z "$ppid" ] || wait_gone "$ppid" 30 perkd
+	rm -f "$state/run/nginx.pid" "$state/run/perkd.pid"
 	mdb_stop "$state/mariadb"
 }
 
 status() {
 	local pid rc=0 code
 	if pid=$(mdb_pid "$state/mariadb"); then echo "mariadb  running (pid $pid)"; else echo "mariadb  stopped"; rc=1; fi
-	if pid=$(proc_pid "$state/run/perkd.pid" perkd lt-perkd); then echo "perkd    running (pid $pid)"; else echo "perkd    stopped"; rc=1; fi
-	if pid=$(proc_pid "$state/run/nginx.pid" nginx); then echo "nginx    running (pid $pid)"; else echo "nginx    stopped"; rc=1; fi
+	if pid=$(proc_pid "$state/run/perkd.pid" "$conf" perkd lt-perkd); then echo "perkd    running (pid $pid)"; else echo "perkd    stopped"; rc=1; fi
+	if pid=$(proc_pid "$state/run/nginx.pid" "$state/nginx/nginx.conf" nginx); then echo "nginx    running (pid $pid)"; else echo "nginx    stopped"; rc=1; fi
 	if [ -r "$state/dev.env" ]; then
 		url=$(sed -n 's/^PERKD_URL=//p' "$state/dev.env")
 		code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$url/readyz" || true)
@@ -386,6 +403,10 @@ state=$(cd "$1" && pwd)
 conf=$state/perkd.conf
 port=
 mkdir -p "$state/run" "$state/log" "$state/nginx/tmp"
+# Private: it holds secrets (perkd.conf, dev.env), MariaDB's password-less
+# root socket and perkd's FastCGI socket (which would bypass nginx). nginx's
+# workers run as the same user (see etc/nginx.conf.in), so they still get in.
+chmod 0700 "$state"
 # One stack command at a time per state directory. Every server started
 # below gets "9>&-": a daemon that inherited fd 9 would hold the lock forever.
 exec 9>"$state/.lock"

@@ -119,9 +119,11 @@ function dispositionName(res) {
 // fallbackName (or the server's name). Returns the name used.
 export async function downloadCsv(path, params, fallbackName) {
   const res = await apiGet(path, { ...params, format: 'csv' }, 'text/csv');
-  const blob = await res.blob();
+  // The bytes as sent (an ArrayBuffer, not a decoded string: nothing is
+  // re-encoded on the way to the file).
+  const bytes = await res.arrayBuffer();
   const name = dispositionName(res) || fallbackName;
-  const url = URL.createObjectURL(new Blob([blob], { type: 'text/csv' }));
+  const url = URL.createObjectURL(new Blob([bytes], { type: 'text/csv' }));
   const a = document.createElement('a');
   a.href = url;
   a.download = name;

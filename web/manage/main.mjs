@@ -48,8 +48,11 @@ const ui = {
 const DEFAULT_DAYS = 90;
 const DEFAULT_INTERVAL = 'week';
 
-// Bumped by every load: answers of an older load are dropped.
-let generation = 0;
+// Answers of a superseded load are dropped: pageGen moves with every full
+// load (and "Forget key"), enrollGen also with every new filter, so that a
+// filter never drops the campaigns or the overview still on their way.
+let pageGen = 0;
+let enrollGen = 0;
 let cards = null;
 
 // ---- filters ------------------------------------------------------------
@@ -127,7 +130,9 @@ function hideNotice() {
 }
 
 function showLogin(message = '') {
+  // Nothing of the last key's figures stays behind for the next one.
   cards?.forEach((c) => c.clear());
+  ui.kpis.replaceChildren();
   ui.dashboard.hidden = true;
   ui.forget.hidden = true;
   ui.login.hidden = false;
@@ -277,14 +282,19 @@ function makeCards() {
 
 // ---- loading ------------------------------------------------------------
 
-async function loadEnrollment(gen) {
+async function loadEnrollment() {
+  const page = pageGen;
+  const mine = ++enrollGen;
+  const current = () => page === pageGen && mine === enrollGen;
   const card = cards.get('enrollment');
   card.setState('loading');
   try {
     const data = await apiJson('/v1/stats/enrollment', enrollmentParams());
-    if (gen === generation) renderEnrollment(card, data, scopeText());
+    if (!current()) return;
+    if (data.min_group !== undefined) setMinGroup(data.min_group);
+    renderEnrollment(card, data, scopeText());
   } catch (err) {
-    if (gen === generation) cardError(card, err);
+    if (current()) cardError(card, err);
   }
 }
 
@@ -318,9 +328,9 @@ async function loadCampaigns(gen) {
         return { campaign, error: err.message };
       }
     });
-    if (gen === generation) renderCampaigns(card, rows, campaignCsvButton, list.length > MAX_CAMPAIGNS);
+    if (gen === pageGen) renderCampaigns(card, rows, campaignCsvButton, list.length > MAX_CAMPAIGNS);
   } catch (err) {
-    if (gen === generation) cardError(card, err);
+    if (gen === pageGen) cardError(card, err);
   }
 }
 
@@ -338,12 +348,12 @@ async function loadOverview(gen) {
   try {
     overview = await apiJson('/v1/stats/overview');
   } catch (err) {
-    if (gen !== generation) return false;
+    if (gen !== pageGen) return false;
     if (handleFatal(err)) return false;
     for (const [id] of OVERVIEW_VIEWS) cards.get(id).setState('error', describe(err));
     return true;
   }
-  if (gen !== generation) return false;
+  if (gen !== pageGen) return false;
   setMinGroup(overview.min_group);
   fillDistricts(overview.districts || []);
   renderKpis(ui.kpis, overview);
@@ -357,32 +367,37 @@ async function loadOverview(gen) {
   return true;
 }
 
+// The page is "ready" (body[data-state], for tests and the status line)
+// once no card is loading and nothing stopped the page.
+function settle(message) {
+  if (ui.dashboard.hidden || !ui.notice.hidden) return;
+  if ([...cards.values()].some((c) => c.root.dataset.state === 'loading')) return;
+  document.body.dataset.state = 'ready';
+  setStatus(message);
+}
+
 // Loads every view. The overview goes first: it checks the key, says how
 // small a group is withheld and lists the districts for the filter.
 async function loadAll() {
-  const gen = ++generation;
+  const gen = ++pageGen;
   hideNotice();
   document.body.dataset.state = 'loading';
   setStatus('Loading statistics…');
   const ok = await loadOverview(gen);
-  if (!ok || gen !== generation) return;
-  await Promise.all([loadEnrollment(gen), loadCampaigns(gen)]);
-  if (gen !== generation || !ui.notice.hidden || ui.dashboard.hidden) return;
-  document.body.dataset.state = 'ready';
-  setStatus(`Statistics loaded at ${new Date().toLocaleTimeString('en-GB')}.`);
+  if (!ok || gen !== pageGen) return;
+  await Promise.all([loadEnrollment(), loadCampaigns(gen)]);
+  if (gen === pageGen) settle(`Statistics loaded at ${new Date().toLocaleTimeString('en-GB')}.`);
 }
 
 async function applyFilters() {
   const err = checkFilters();
   ui.filterError.textContent = err;
   if (err) return;
-  const gen = ++generation;
+  const gen = pageGen;
   document.body.dataset.state = 'loading';
   setStatus('Loading enrolment…');
-  await loadEnrollment(gen);
-  if (gen !== generation || !ui.notice.hidden || ui.dashboard.hidden) return;
-  document.body.dataset.state = 'ready';
-  setStatus(`Enrolment shown for ${scopeText()}.`);
+  await loadEnrollment();
+  if (gen === pageGen) settle(`Enrolment shown for ${scopeText()}.`);
 }
 
 // ---- wiring -------------------------------------------------------------
@@ -411,7 +426,7 @@ ui.keyForm.addEventListener('submit', (ev) => {
 });
 
 ui.forget.addEventListener('click', () => {
-  generation += 1;
+  pageGen += 1;
   forgetKey();
   hideNotice();
   showLogin();

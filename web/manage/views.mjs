@@ -6,7 +6,7 @@
 // tables and labels.
 
 import { COLOURS } from './card.mjs';
-import { fmtCount, fmtRate, fmtShare, withheldText } from './format.mjs';
+import { fmtCount, fmtRate, fmtRateTick, fmtShare, withheldText } from './format.mjs';
 
 const BAR_ROW_PX = 30; // height of one bar in a horizontal bar chart
 
@@ -24,7 +24,7 @@ const countCol = (key, label) => ({ key, label, numeric: true, fmt: fmtCount });
 
 const rateAxis = {
   beginAtZero: true,
-  ticks: { callback: (v) => fmtRate(v) },
+  ticks: { callback: (v) => fmtRateTick(v) },
 };
 
 function rateTooltip(ctx) {
@@ -54,6 +54,15 @@ function hbar(card, name, label, labels, key, values, fmt = fmtCount) {
   }, barHeight(labels.length));
 }
 
+// Running totals are published only on some days: the line joins the
+// published points, dashed across the withheld periods (which stay null in
+// the data), so that it never shows a value where there is none.
+const acrossGaps = {
+  spanGaps: true,
+  pointRadius: 4,
+  segment: { borderDash: (ctx) => (ctx.p0.skip || ctx.p1.skip ? [4, 4] : undefined) },
+};
+
 // GET /v1/stats/enrollment: {series: [{period, enrolled, left, net,
 // members, population, opt_in_rate}]}
 export function renderEnrollment(card, data, scope) {
@@ -71,13 +80,13 @@ export function renderEnrollment(card, data, scope) {
       labels,
       datasets: [
         { key: 'members', label: 'Members', data: col('members'), borderColor: COLOURS[0],
-          backgroundColor: 'rgba(0,114,178,0.15)', fill: true, yAxisID: 'y' },
+          backgroundColor: 'rgba(0,114,178,0.15)', fill: true, yAxisID: 'y', ...acrossGaps },
         // Hidden until its legend entry is clicked: next to the whole
         // population the members line would lie flat on the axis.
         { key: 'population', label: 'Population', data: col('population'), borderColor: COLOURS[6],
           borderDash: [6, 4], pointRadius: 0, yAxisID: 'y', hidden: true },
         { key: 'opt_in_rate', label: 'Opt-in rate', data: col('opt_in_rate'), borderColor: COLOURS[3],
-          yAxisID: 'rate' },
+          yAxisID: 'rate', ...acrossGaps },
       ],
     },
     options: {
@@ -115,9 +124,15 @@ export function renderEnrollment(card, data, scope) {
     countCol('left', 'Left'),
     countCol('net', 'Net'),
     countCol('members', 'Members'),
+    { key: 'members_as_of', label: 'Members as of', fmt: (v) => v ?? '–' },
     countCol('population', 'Population'),
     { key: 'opt_in_rate', label: 'Opt-in rate', numeric: true, fmt: fmtRate },
   ], series, 'period');
+  if (series.some((r) => r.members === null)) {
+    card.note.textContent = `${card.note.textContent} Member counts (and so opt-in rates) are `.trimStart()
+      + 'published only as of a day when they cannot reveal a small group’s comings and goings '
+      + '(“Members as of” in the table); a period without such a day shows none, and the line is dashed across it.';
+  }
   card.setState('ready');
 }
 
@@ -250,6 +265,7 @@ export function renderCampaigns(card, campaigns, csvButton, truncated) {
     id: campaign.id,
     name: campaign.name,
     code: campaign.code,
+    runs: `${String(campaign.starts_at || '').slice(0, 10)} – ${String(campaign.ends_at || '').slice(0, 10)}`,
     enrolled: stats ? stats.enrolled : undefined,
     target: campaign.enrollment_target ?? null,
     progress: stats?.progress,
@@ -276,6 +292,7 @@ export function renderCampaigns(card, campaigns, csvButton, truncated) {
   }, barHeight(rows.length * 1.6));
   card.table('Campaign progress against targets', [
     { key: 'name', label: 'Campaign', head: true, fmt: (v, r) => `${v} (${r.code})` },
+    { key: 'runs', label: 'Runs' },
     { key: 'enrolled', label: 'Enrolled', numeric: true,
       fmt: (v, r) => (r.error ? `error: ${r.error}` : fmtCount(v)) },
     { key: 'target', label: 'Target', numeric: true, nullIsNone: true,
@@ -316,6 +333,14 @@ export function renderKpis(dl, overview) {
     dd.textContent = text;
     if (raw[key] === null) dd.classList.add('withheld');
     div.append(dt, dd);
+    // Member counts are published as of an earlier day (docs/stats.md,
+    // "member counts"): say which.
+    if (key === 'members' && overview.members_as_of) {
+      const asOf = document.createElement('dd');
+      asOf.className = 'as-of';
+      asOf.textContent = `as of ${overview.members_as_of}`;
+      div.append(asOf);
+    }
     dl.append(div);
   }
 }
