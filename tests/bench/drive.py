@@ -33,9 +33,11 @@ TICK = os.sysconf("SC_CLK_TCK")
 MODES = {
     # warm-up s, run s, runs, members, vouchers, passes
     "quick": dict(warm=1, dur=1, reps=3, members=400, vouchers=200, passes=100,
-                  batch_warm=2, batch_dur=4, batch_conns=[2], roundtrips=40),
+                  batch_warm=2, batch_dur=4, batch_conns=[1], roundtrips=40,
+                  paired=False, stats_sizes="1000"),
     "full": dict(warm=2, dur=4, reps=5, members=2000, vouchers=500, passes=300,
-                 batch_warm=3, batch_dur=8, batch_conns=[2, 8], roundtrips=200),
+                 batch_warm=3, batch_dur=8, batch_conns=[1, 4], roundtrips=200,
+                 paired=True, stats_sizes="10000"),
 }
 CONNS = [8, 64]
 BATCH_ITEMS = 1000
@@ -486,6 +488,19 @@ def available(st, d, b):
     return None
 
 
+def wait_idle(st, limit=120):
+    """Waits until no transaction is open on the server (requests that wrk
+    left in flight, a batch still retrying) so that they do not weigh on
+    the next run; returns the seconds waited."""
+    t0 = time.time()
+    while time.time() - t0 < limit:
+        if int(st.sql("SELECT COUNT(*) FROM information_schema.innodb_trx")
+               [0][0]) == 0:
+            break
+        time.sleep(0.2)
+    return round(time.time() - t0, 1)
+
+
 def lock_status(st):
     """InnoDB's row-lock waits, their total time (ms) and deadlocks."""
     rows = st.sql("SHOW GLOBAL STATUS WHERE Variable_name IN "
@@ -500,6 +515,7 @@ def run_once(st, b, conns, secs):
     n0 = int(st.sql(b.count_sql)[0][0]) if b.count_sql else None
     l0 = lock_status(st)
     r = b.run(conns, secs)
+    r["idle_wait"] = wait_idle(st)
     l1 = lock_status(st)
     r["locks"] = {k: l1[k] - l0[k] for k in l0}
     dsecs = r["duration_us"] / 1e6
@@ -576,7 +592,7 @@ def measure(st, b, conns, m, base=None):
 def judge(res, b, byname):
     res.setdefault("baseline", None)
     res.setdefault("ratio", None)
-    if b.baseline and not b.paired:
+    if b.baseline and res["ratio"] is None:
         bc = b.baseline_conns or res["conns"]
         base = byname.get((b.baseline, bc))
         if base and base["rate"]:
@@ -633,8 +649,7 @@ def stats_helper(st, mode):
     path = os.path.join(HERE, "stats.sh")
     if not os.path.exists(path):
         return None
-    sizes = os.environ.get("BENCH_STATS_SIZES",
-                           "10000" if mode == "quick" else "10000 1000000")
+    sizes = os.environ.get("BENCH_STATS_SIZES", MODES[mode]["stats_sizes"])
     log("running tests/bench/stats.sh --sizes '%s'" % sizes)
     env = dict(os.environ, PERKD_TEST_DB_SOCKET=st.env["PERKD_DB_SOCKET"],
                PERKD_BUILD=st.build)
@@ -802,8 +817,9 @@ def main():
             continue
         for c in b.conns:
             try:
+                pair = b.paired and m["paired"]
                 res = measure(st, b, c, m,
-                              index.get(b.baseline) if b.paired else None)
+                              index.get(b.baseline) if pair else None)
             except (RuntimeError, ValueError, KeyError) as e:
                 doc["skipped"].append({"name": b.name, "conns": c,
                                        "why": str(e)[:300]})
