@@ -145,15 +145,11 @@ ht_campaign_json(const struct cat_campaign *c)
 	cJSON_AddStringToObject(j, "starts_at", c->starts_at);
 	cJSON_AddStringToObject(j, "ends_at", c->ends_at);
 	cJSON_AddBoolToObject(j, "active", c->active);
-	/* null: every district (docs/openapi.yaml) */
-	if (c->ndistricts == 0)
-		cJSON_AddNullToObject(j, "districts");
-	else {
-		ds = cJSON_AddArrayToObject(j, "districts");
-		for (i = 0; i < c->ndistricts; i++)
-			cJSON_AddItemToArray(ds,
-			    cJSON_CreateString(c->districts[i]));
-	}
+	/* every district when none is listed (docs/openapi.yaml) */
+	cJSON_AddBoolToObject(j, "all_districts", c->ndistricts == 0);
+	ds = cJSON_AddArrayToObject(j, "districts");
+	for (i = 0; i < c->ndistricts; i++)
+		cJSON_AddItemToArray(ds, cJSON_CreateString(c->districts[i]));
 	if (c->target > 0)
 		ht_jadd_int(j, "enrollment_target", c->target);
 	else
