@@ -1489,6 +1489,12 @@ enum ly_res
 pc_stats_demo_population(struct pc *pc, struct pc_demo *demo)
 {
 	(void)demo;
+	/* like generate: synthetic members only on a development system */
+	if (!pc->cfg.dev_mode) {
+		fprintf(stderr, "perkctl: demo: no synthetic population "
+		    "without dev_mode = 1\n");
+		return LY_OK;
+	}
 	/* the demo step opened a transaction: generate commits its own */
 	if (pc_txn_end(pc, LY_OK, "demo population") != 0)
 		return LY_INTERNAL;
