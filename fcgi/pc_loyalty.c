@@ -47,12 +47,22 @@ pc_cmd_verify(struct pc *pc, int argc, char *argv[])
 		fprintf(stderr, "perkctl: verify: %s\n", ly_res_str(res));
 		return 1;
 	}
+	/* and the statistics' roll-ups against the daily aggregates */
+	switch (pc_stats_verify(pc, stdout)) {
+	case 0:
+		break;
+	case 1:
+		bad++;
+		break;
+	default:
+		return 1;
+	}
 	if (bad > 0) {
 		printf("verify: %zu invariant(s) broken\n", bad);
 		return 4;
 	}
 	printf("verify: ok (every balance equals its ledger, lifetime points "
-	    "equal awards, aggregates agree)\n");
+	    "equal awards, aggregates and roll-ups agree)\n");
 	return 0;
 }
 
