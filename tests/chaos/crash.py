@@ -428,7 +428,9 @@ def settle(load, led, threads):
         x["final"] = 1 if st == 201 else 0
         if x["status"] == 201 and (st != 201 or r.json["id"] != x["id"]
                                    or r.headers.get("idempotent-replayed") != "true"):
-            missing.append(("redemption", key, st))
+            # what came back instead, for the report
+            missing.append(("redemption", key, st, (r.json or {}).get("code") if r else None,
+                            r.headers.get("idempotent-replayed") if r else None))
         if st == 0 or st >= 500:
             unsettled.append(("redemption", key, st))
 
@@ -501,7 +503,12 @@ def main():
     missing, unsettled = settle(load, led, args.threads)
     wrong, duplicated, extra = check_members(load, led)
     verify = lib.perkctl("verify")
+    answers = {}
+    for m in missing:
+        k = " ".join(str(v) for v in m[:1] + m[2:])
+        answers[k] = answers.get(k, 0) + 1
     figures.update({
+        "missing_answers": answers,
         "settle_s": round(time.monotonic() - t0, 1),
         "awards_applied": sum(1 for a in led.awards.values() if a.get("final")),
         "redemptions_applied": sum(1 for x in led.redemptions.values() if x.get("final")),
