@@ -421,7 +421,8 @@ def settle(load, led, threads):
         x = led.redemptions[key]
         for _ in range(80):
             r = load.redeem(x["sub"], key)
-            if status(r) not in (0, 502, 503, 504):
+            # 429 (nginx's rate limit) is no answer about the write either
+            if status(r) not in (0, 429, 502, 503, 504):
                 break
             time.sleep(0.25)
         st = status(r)
