@@ -145,3 +145,42 @@ itest_member(struct itest *t, const char *district)
 	assert_int_equal(db_exec(t->db, ins, p, 2), DB_OK);
 	return db_insert_id(t->db);
 }
+
+void
+itest_org(struct itest *t, const char *name, unsigned roles,
+    struct ly_org *out)
+{
+	assert_int_equal(ly_org_create(t->db, name, roles, out), LY_OK);
+}
+
+void
+itest_districts(struct itest *t)
+{
+	struct ly_district d;
+	int created;
+
+	assert_int_equal(ly_district_put(t->db, "north", "North", 1000,
+	    &created, &d), LY_OK);
+	assert_int_equal(ly_district_put(t->db, "south", "South", 2000,
+	    &created, &d), LY_OK);
+}
+
+void
+itest_rules(struct itest *t, const struct itest_rule *r, size_t n)
+{
+	struct ly_rule_in in;
+	const char *issuer[1];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		memset(&in, 0, sizeof(in));
+		issuer[0] = r[i].issuer->public_id;
+		in.code = r[i].code;
+		in.title = r[i].title;
+		in.points = r[i].points;
+		in.daily_cap = r[i].daily_cap;
+		in.issuers = issuer;
+		in.nissuers = 1;
+		assert_int_equal(ly_rule_create(t->db, &in), LY_OK);
+	}
+}

@@ -22,4 +22,25 @@ int	itest_teardown(void **state);
 /* Inserts an active member directly (for domain tests below HTTP). */
 uint64_t itest_member(struct itest *t, const char *district);
 
+/* One rule of a group's programme, awardable by *issuer alone (the org
+ * is read when the rule is created, so it may be filled in later). */
+struct itest_rule {
+	const char		*code;
+	const char		*title;
+	long long		 points;
+	long long		 daily_cap;	/* 0 = none */
+	const struct ly_org	*issuer;
+};
+
+/* Creates organisation `name` with `roles` into *out; fails the test
+ * unless it is created. */
+void	itest_org(struct itest *t, const char *name, unsigned roles,
+	    struct ly_org *out);
+/* Creates the districts the domain tests award in: "north" (population
+ * 1000) and "south" (2000); fails the test unless both are stored. */
+void	itest_districts(struct itest *t);
+/* Creates the n rules of r in order (their ids follow that order);
+ * fails the test unless each is created. */
+void	itest_rules(struct itest *t, const struct itest_rule *r, size_t n);
+
 #endif

@@ -22,46 +22,23 @@
 
 static struct ly_org org_a, org_b;
 
+static const struct itest_rule programme[] = {
+	{ "vol", "Volunteering hour", 10, 35, &org_a },
+	{ "blood", "Blood donation", 7, 0, &org_a },
+	{ "quiz", "Quiz", 3, 9, &org_b },
+};
+
 static int
 group_setup(void **state)
 {
 	struct itest *t;
-	struct ly_rule_in in;
-	struct ly_district d;
-	const char *ia[1], *ib[1];
-	int created;
 
 	itest_setup(state);
 	t = *state;
-	assert_int_equal(ly_org_create(t->db, "Issuer A", LY_ROLE_ISSUER,
-	    &org_a), LY_OK);
-	assert_int_equal(ly_org_create(t->db, "Issuer B", LY_ROLE_ISSUER,
-	    &org_b), LY_OK);
-	assert_int_equal(ly_district_put(t->db, "north", "North", 1000,
-	    &created, &d), LY_OK);
-	assert_int_equal(ly_district_put(t->db, "south", "South", 2000,
-	    &created, &d), LY_OK);
-	ia[0] = org_a.public_id;
-	ib[0] = org_b.public_id;
-	memset(&in, 0, sizeof(in));
-	in.issuers = ia;
-	in.nissuers = 1;
-	in.code = "vol";
-	in.title = "Volunteering hour";
-	in.points = 10;
-	in.daily_cap = 35;
-	assert_int_equal(ly_rule_create(t->db, &in), LY_OK);
-	in.code = "blood";
-	in.title = "Blood donation";
-	in.points = 7;
-	in.daily_cap = 0;
-	assert_int_equal(ly_rule_create(t->db, &in), LY_OK);
-	in.code = "quiz";
-	in.title = "Quiz";
-	in.points = 3;
-	in.daily_cap = 9;
-	in.issuers = ib;
-	assert_int_equal(ly_rule_create(t->db, &in), LY_OK);
+	itest_org(t, "Issuer A", LY_ROLE_ISSUER, &org_a);
+	itest_org(t, "Issuer B", LY_ROLE_ISSUER, &org_b);
+	itest_districts(t);
+	itest_rules(t, programme, sizeof(programme) / sizeof(programme[0]));
 	/* a bonus on vol in the south only */
 	assert_int_equal(db_exec(t->db, "INSERT INTO campaigns (public_id, "
 	    "name, code, starts_at, ends_at, bonus_rule_id, bonus_pct, "

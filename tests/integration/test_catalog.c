@@ -33,12 +33,9 @@ group_setup(void **state)
 	itest_setup(state);
 	t = *state;
 	assert_int_equal(db_exec(t->db, tiers, NULL, 0), DB_OK);
-	assert_int_equal(ly_org_create(t->db, "Health Centre", LY_ROLE_PARTNER,
-	    &partner_a), LY_OK);
-	assert_int_equal(ly_org_create(t->db, "Bike Share", LY_ROLE_PARTNER,
-	    &partner_b), LY_OK);
-	assert_int_equal(ly_org_create(t->db, "Blood Bank", LY_ROLE_ISSUER,
-	    &issuer), LY_OK);
+	itest_org(t, "Health Centre", LY_ROLE_PARTNER, &partner_a);
+	itest_org(t, "Bike Share", LY_ROLE_PARTNER, &partner_b);
+	itest_org(t, "Blood Bank", LY_ROLE_ISSUER, &issuer);
 	return 0;
 }
 
@@ -110,6 +107,16 @@ redeem(struct db *db, const struct ly_ctx *ctx, uint64_t m, const char *p,
 	return res;
 }
 
+/* A voucher perk of partner_a costing `cost` with `stock` (-1: no limit)
+ * in *p, and one of its vouchers redeemed by m (who can afford it) in *d. */
+static void
+voucher_issued(struct itest *t, uint64_t m, long long cost, long long stock,
+    struct cat_perk *p, struct cat_redemption *d)
+{
+	perk(t, &partner_a, CAT_VOUCHER, cost, stock, -1, NULL, p);
+	assert_int_equal(redeem(t->db, &t->ctx, m, p->public_id, d), LY_OK);
+}
+
 /* ---- perks ---- */
 
 struct seen {
@@ -174,8 +181,7 @@ perk__update__stock_below_issued_refused_and_listing_hides_inactive(void **state
 	const char *why = NULL;
 	uint64_t m = member_with(t, 100);
 
-	perk(t, &partner_a, CAT_VOUCHER, 10, 5, -1, NULL, &p);
-	assert_int_equal(redeem(t->db, &t->ctx, m, p.public_id, &d), LY_OK);
+	voucher_issued(t, m, 10, 5, &p, &d);
 	assert_int_equal(redeem(t->db, &t->ctx, m, p.public_id, &d), LY_OK);
 	in.stock = 1;
 	assert_int_equal(cat_perk_update(t->db, p.public_id, CAT_F_STOCK, &in,
@@ -288,8 +294,7 @@ redeem__free_voucher__no_ledger_entry(void **state)
 	struct cat_perk p;
 	uint64_t m = member_with(t, 0);
 
-	perk(t, &partner_a, CAT_VOUCHER, 0, 5, -1, NULL, &p);
-	assert_int_equal(redeem(t->db, &t->ctx, m, p.public_id, &d), LY_OK);
+	voucher_issued(t, m, 0, 5, &p, &d);
 	assert_int_equal(count(t, "SELECT COUNT(*) FROM ledger WHERE "
 	    "member_id = ?", m), 0);
 	/* and cancelling it refunds nothing but returns the unit */
@@ -309,8 +314,7 @@ cancel__issued__refund_and_stock_back_once(void **state)
 	struct cat_perk p;
 	uint64_t m = member_with(t, 100), other = member_with(t, 100);
 
-	perk(t, &partner_a, CAT_VOUCHER, 40, 3, -1, NULL, &p);
-	assert_int_equal(redeem(t->db, &t->ctx, m, p.public_id, &d), LY_OK);
+	voucher_issued(t, m, 40, 3, &p, &d);
 	assert_int_equal(balance(t, m), 60);
 	/* another member's id is absent to them */
 	assert_int_equal(cat_redemption_cancel(t->db, &t->ctx, other,
@@ -342,8 +346,7 @@ voucher__other_partner__not_found_and_own_partner_uses_once(void **state)
 	int logged;
 	uint64_t m = member_with(t, 100);
 
-	perk(t, &partner_a, CAT_VOUCHER, 10, -1, -1, NULL, &p);
-	assert_int_equal(redeem(t->db, &t->ctx, m, p.public_id, &d), LY_OK);
+	voucher_issued(t, m, 10, -1, &p, &d);
 	assert_int_equal(cat_voucher_check(t->db, partner_b.id, d.code, &v),
 	    LY_VOUCHER_NOT_FOUND);
 	assert_int_equal(cat_voucher_use(t->db, partner_b.id, d.code, &v,
@@ -381,8 +384,7 @@ voucher__cancelled__use_refused_as_cancelled(void **state)
 	int logged;
 	uint64_t m = member_with(t, 100);
 
-	perk(t, &partner_a, CAT_VOUCHER, 10, -1, -1, NULL, &p);
-	assert_int_equal(redeem(t->db, &t->ctx, m, p.public_id, &d), LY_OK);
+	voucher_issued(t, m, 10, -1, &p, &d);
 	assert_int_equal(cat_redemption_cancel(t->db, &t->ctx, m, d.public_id,
 	    &c), LY_OK);
 	assert_int_equal(cat_voucher_use(t->db, partner_a.id, d.code, &v,
@@ -408,8 +410,7 @@ sweep__expired_voucher__refunded_exactly_once(void **state)
 	int logged;
 	uint64_t m = member_with(t, 100);
 
-	perk(t, &partner_a, CAT_VOUCHER, 30, 2, -1, NULL, &p);
-	assert_int_equal(redeem(t->db, &t->ctx, m, p.public_id, &d), LY_OK);
+	voucher_issued(t, m, 30, 2, &p, &d);
 	assert_int_equal(redeem(t->db, &t->ctx, m, p.public_id, &e), LY_OK);
 	assert_int_equal(balance(t, m), 40);
 	struct db_val q[] = { db_int((long long)d.id) };
@@ -456,8 +457,7 @@ sweep__by_code_and_by_member__lazy_paths_expire_too(void **state)
 	size_t n = 0;
 	uint64_t m = member_with(t, 100);
 
-	perk(t, &partner_a, CAT_VOUCHER, 10, -1, -1, NULL, &p);
-	assert_int_equal(redeem(t->db, &t->ctx, m, p.public_id, &d), LY_OK);
+	voucher_issued(t, m, 10, -1, &p, &d);
 	assert_int_equal(redeem(t->db, &t->ctx, m, p.public_id, &e), LY_OK);
 	struct db_val q[] = { db_int((long long)m) };
 	assert_int_equal(db_exec(t->db, age, q, 1), DB_OK);
@@ -700,8 +700,7 @@ race__two_counters_one_voucher__exactly_one_use(void **state)
 	size_t i, won = 0, used = 0;
 	uint64_t m = member_with(t, 100);
 
-	perk(t, &partner_a, CAT_VOUCHER, 10, -1, -1, NULL, &p);
-	assert_int_equal(redeem(t->db, &t->ctx, m, p.public_id, &d), LY_OK);
+	voucher_issued(t, m, 10, -1, &p, &d);
 	for (i = 0; i < 8; i++)
 		x[i] = (struct racer){ .t = t, .code = d.code,
 		    .org = partner_a.id };

@@ -25,57 +25,53 @@ day(const char *s)
 	return d;
 }
 
+/* Suppresses the n cells v at threshold k and checks the answer (1: the
+ * total may be published) and which cells were withheld. */
+static void
+suppress_is(long long k, size_t n, const long long *v, const int *withheld,
+    int total_shown)
+{
+	int wh[8];
+	size_t i;
+
+	assert_true(n <= sizeof(wh) / sizeof(wh[0]));
+	assert_int_equal(cat_stats_suppress(v, n, k, wh), total_shown);
+	for (i = 0; i < n; i++)
+		assert_int_equal(wh[i], withheld[i]);
+}
+
 static void
 suppress__one_small_cell__it_and_the_smallest_other_withheld(void **state)
 {
-	long long v[] = { 100, 3, 50, 0 };
-	int wh[4];
-
 	(void)state;
-	/* 3 alone would be "total minus the others": 50 goes too */
-	assert_int_equal(cat_stats_suppress(v, 4, 5, wh), 1);
-	assert_int_equal(wh[0], 0);
-	assert_int_equal(wh[1], 1);
-	assert_int_equal(wh[2], 1);
-	assert_int_equal(wh[3], 0);	/* a zero describes nobody */
+	/* 3 alone would be "total minus the others": 50 goes too; a zero
+	 * describes nobody and stays */
+	suppress_is(5, 4, (const long long[]){ 100, 3, 50, 0 },
+	    (const int[]){ 0, 1, 1, 0 }, 1);
 }
 
 static void
 suppress__small_cells_adding_up_to_k__nothing_more_withheld(void **state)
 {
-	long long v[] = { 100, 3, 4, 60 };
-	int wh[4];
-
 	(void)state;
-	assert_int_equal(cat_stats_suppress(v, 4, 5, wh), 1);
-	assert_int_equal(wh[0], 0);
-	assert_int_equal(wh[1], 1);
-	assert_int_equal(wh[2], 1);
-	assert_int_equal(wh[3], 0);
+	suppress_is(5, 4, (const long long[]){ 100, 3, 4, 60 },
+	    (const int[]){ 0, 1, 1, 0 }, 1);
 }
 
 static void
 suppress__total_below_k__total_and_cells_withheld(void **state)
 {
-	long long v[] = { 2, 1, 0 };
-	int wh[3];
-
 	(void)state;
-	assert_int_equal(cat_stats_suppress(v, 3, 5, wh), 0);
-	assert_int_equal(wh[0], 1);
-	assert_int_equal(wh[1], 1);
-	assert_int_equal(wh[2], 0);
+	suppress_is(5, 3, (const long long[]){ 2, 1, 0 },
+	    (const int[]){ 1, 1, 0 }, 0);
 }
 
 static void
 suppress__k_of_one__nothing_withheld(void **state)
 {
-	long long v[] = { 1, 2 };
-	int wh[2];
-
 	(void)state;
-	assert_int_equal(cat_stats_suppress(v, 2, 1, wh), 1);
-	assert_int_equal(wh[0] | wh[1], 0);
+	suppress_is(1, 2, (const long long[]){ 1, 2 }, (const int[]){ 0, 0 },
+	    1);
 }
 
 static void
