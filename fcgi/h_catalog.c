@@ -93,55 +93,24 @@ ht_redemption_json(const struct cat_redemption *d)
 
 /* ---- public: the catalogue, the pass key ---- */
 
-struct ht_page {
-	cJSON		*items;
-	uint64_t	 last;
-	size_t		 n, limit;
-	int		 more;
-};
-
 static void
 ht_perk_list_cb(const struct cat_perk *p, void *arg)
 {
 	struct ht_page *pg = arg;
 
-	if (pg->n == pg->limit) {
-		pg->more = 1;
-		return;
-	}
-	cJSON_AddItemToArray(pg->items, ht_perk_json(p, 0));
-	pg->last = p->id;
-	pg->n++;
-}
-
-/* Replies with a keyset page; the domain was asked for limit + 1 rows. */
-static void
-ht_page_reply(struct ht_req *r, struct ht_page *pg, enum ly_res res)
-{
-	char cursor[LIM_CURSOR_MAX];
-
-	if (res != LY_OK) {
-		cJSON_Delete(pg->items);
-		ht_reply_result(r, res, NULL);
-		return;
-	}
-	if (pg->more)
-		ht_cursor_make(r, pg->last, 0, cursor, sizeof(cursor));
-	ht_reply_list(r, pg->items, pg->more ? cursor : NULL);
+	if (ht_page_take(pg, p->id))
+		cJSON_AddItemToArray(pg->items, ht_perk_json(p, 0));
 }
 
 void
 ht_h_perks_list(struct ht_req *r)
 {
-	struct ht_page pg = { NULL, 0, 0, 0, 0 };
+	struct ht_page pg;
 	uint64_t after;
-	int64_t extra;
 
-	if (ht_query_limit(r, &pg.limit) != 0 ||
-	    ht_cursor_read(r, &after, &extra) < 0)
+	if (ht_page_start(r, &pg, &after) != 0)
 		return;
-	pg.items = cJSON_CreateArray();
-	ht_page_reply(r, &pg, cat_perk_list(r->db, after, pg.limit + 1,
+	ht_page_reply(&pg, cat_perk_list(r->db, after, pg.limit + 1,
 	    ht_perk_list_cb, &pg));
 }
 
@@ -191,21 +160,11 @@ static const struct ht_field ht_perk_update_fields[] = {
 
 struct ht_perk_args {
 	struct cat_perk_in	 in;
+	int			 update;	/* 0: create */
 	unsigned		 set;
 	char			 from[32], to[32];
 	struct cat_perk		 out;	/* ~10 KiB: in the args, not a frame */
 };
-
-static void
-ht_verr(struct ht_req *r, const char *field, const char *msg)
-{
-	struct ht_verr err;
-
-	err.prob = HT_P_VALIDATION_FAILED;
-	snprintf(err.field, sizeof(err.field), "%s", field);
-	snprintf(err.message, sizeof(err.message), "%s", msg);
-	ht_reply_verr(r, &err);
-}
 
 /* Reads the fields present in the checked body into a (ht_body already
  * refused nulls where they are not allowed); 0 or -1 with the reply set. */
@@ -247,25 +206,49 @@ ht_perk_read(struct ht_req *r, struct ht_perk_args *a)
 	}
 	return 0;
 bad_time:
-	ht_verr(r, "", "valid_from and valid_to must be RFC 3339 times");
+	ht_reply_field(r, "", "valid_from and valid_to must be RFC 3339 times");
 	return -1;
 }
 
+/* Creates the perk (a->update 0) or changes perk r->params[0]; the reply
+ * is the perk, or for LY_INVAL the domain's reason. */
 static enum ly_res
-ht_perk_create_work(struct ht_req *r, void *arg)
+ht_perk_work(struct ht_req *r, void *arg)
 {
 	struct ht_perk_args *a = arg;
 	const char *why = NULL;
 	enum ly_res res;
 
-	res = cat_perk_create(r->db, &a->in, &a->out, &why);
-	if (res == LY_INVAL) {
-		ht_verr(r, "", why);
-		return res;
-	}
-	if (res == LY_OK)
-		ht_reply_json(r, 201, ht_perk_json(&a->out, 1));
+	if (a->update)
+		res = cat_perk_update(r->db, r->params[0], a->set, &a->in,
+		    &a->out, &why);
+	else
+		res = cat_perk_create(r->db, &a->in, &a->out, &why);
+	if (res == LY_INVAL)
+		ht_reply_field(r, "", why ? why :
+		    "the perk would break a constraint");
+	else if (res == LY_OK)
+		ht_reply_json(r, a->update ? 200 : 201,
+		    ht_perk_json(&a->out, 1));
 	return res;
+}
+
+/* Checks the body against the n fields f and allocates the arguments
+ * (the caller frees them); NULL with the reply set. */
+static struct ht_perk_args *
+ht_perk_args_new(struct ht_req *r, const struct ht_field *f, size_t n,
+    int update)
+{
+	struct ht_perk_args *a;
+
+	if (ht_body(r, f, n) != 0)
+		return NULL;
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		ht_reply_result(r, LY_NOMEM, NULL);
+		return NULL;
+	}
+	a->update = update;
+	return a;
 }
 
 void
@@ -274,43 +257,22 @@ ht_h_perks_create(struct ht_req *r)
 	struct ht_perk_args *a;
 	const char *kind;
 
-	if (ht_body(r, ht_perk_create_fields, sizeof(ht_perk_create_fields) /
-	    sizeof(ht_perk_create_fields[0])) != 0)
+	if ((a = ht_perk_args_new(r, ht_perk_create_fields,
+	    sizeof(ht_perk_create_fields) / sizeof(ht_perk_create_fields[0]),
+	    0)) == NULL)
 		return;
-	if ((a = calloc(1, sizeof(*a))) == NULL) {
-		ht_reply_result(r, LY_NOMEM, NULL);
-		return;
-	}
 	kind = ht_jstr(r->json, "kind");
 	if (strcmp(kind, "voucher") != 0 && strcmp(kind, "status") != 0) {
-		ht_verr(r, "kind", "kind is voucher or status");
+		ht_reply_field(r, "kind", "kind is voucher or status");
 		goto out;
 	}
 	a->in.kind = strcmp(kind, "status") == 0 ? CAT_STATUS : CAT_VOUCHER;
 	a->in.partner = ht_jstr(r->json, "partner");
 	if (ht_perk_read(r, a) != 0)
 		goto out;
-	ht_txn(r, ht_perk_create_work, a);
+	ht_txn(r, ht_perk_work, a);
 out:
 	free(a);
-}
-
-static enum ly_res
-ht_perk_update_work(struct ht_req *r, void *arg)
-{
-	struct ht_perk_args *a = arg;
-	const char *why = NULL;
-	enum ly_res res;
-
-	res = cat_perk_update(r->db, r->params[0], a->set, &a->in, &a->out,
-	    &why);
-	if (res == LY_INVAL) {
-		ht_verr(r, "", why ? why : "the perk would break a constraint");
-		return res;
-	}
-	if (res == LY_OK)
-		ht_reply_json(r, 200, ht_perk_json(&a->out, 1));
-	return res;
 }
 
 void
@@ -318,20 +280,17 @@ ht_h_perks_update(struct ht_req *r)
 {
 	struct ht_perk_args *a;
 
-	if (ht_body(r, ht_perk_update_fields, sizeof(ht_perk_update_fields) /
-	    sizeof(ht_perk_update_fields[0])) != 0)
+	if ((a = ht_perk_args_new(r, ht_perk_update_fields,
+	    sizeof(ht_perk_update_fields) / sizeof(ht_perk_update_fields[0]),
+	    1)) == NULL)
 		return;
-	if ((a = calloc(1, sizeof(*a))) == NULL) {
-		ht_reply_result(r, LY_NOMEM, NULL);
-		return;
-	}
 	if (ht_perk_read(r, a) != 0)
 		goto out;
 	if (a->set == 0) {
-		ht_verr(r, "", "name at least one field to change");
+		ht_reply_field(r, "", "name at least one field to change");
 		goto out;
 	}
-	ht_txn(r, ht_perk_update_work, a);
+	ht_txn(r, ht_perk_work, a);
 out:
 	free(a);
 }
@@ -447,28 +406,20 @@ ht_redemption_list_cb(const struct cat_redemption *d, void *arg)
 {
 	struct ht_page *pg = arg;
 
-	if (pg->n == pg->limit) {
-		pg->more = 1;
-		return;
-	}
-	cJSON_AddItemToArray(pg->items, ht_redemption_json(d));
-	pg->last = d->id;
-	pg->n++;
+	if (ht_page_take(pg, d->id))
+		cJSON_AddItemToArray(pg->items, ht_redemption_json(d));
 }
 
 void
 ht_h_redemptions_list(struct ht_req *r)
 {
-	struct ht_page pg = { NULL, 0, 0, 0, 0 };
+	struct ht_page pg;
 	uint64_t before, member;
-	int64_t extra;
 
-	if (ht_query_limit(r, &pg.limit) != 0 ||
-	    ht_cursor_read(r, &before, &extra) < 0 ||
+	if (ht_page_start(r, &pg, &before) != 0 ||
 	    ht_member_swept(r, &member) != 0)
 		return;
-	pg.items = cJSON_CreateArray();
-	ht_page_reply(r, &pg, cat_redemption_list(r->db, r->ctx, member,
+	ht_page_reply(&pg, cat_redemption_list(r->db, r->ctx, member,
 	    before, pg.limit + 1, ht_redemption_list_cb, &pg));
 }
 

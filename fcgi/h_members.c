@@ -245,14 +245,6 @@ ht_h_me_sources(struct ht_req *r)
 
 /* ---- GET /v1/me/ledger and /v1/me/access-log ---- */
 
-struct ht_page {
-	struct ht_req	*r;
-	cJSON		*items;
-	uint64_t	 last;
-	size_t		 n, limit;
-	int		 more;
-};
-
 static cJSON *
 ht_ledger_json(const struct ht_req *r, const struct ly_ledger_row *e)
 {
@@ -279,13 +271,8 @@ ht_ledger_cb(const struct ly_ledger_row *e, void *arg)
 {
 	struct ht_page *p = arg;
 
-	if (p->n == p->limit) {
-		p->more = 1;
-		return;
-	}
-	cJSON_AddItemToArray(p->items, ht_ledger_json(p->r, e));
-	p->last = e->id;
-	p->n++;
+	if (ht_page_take(p, e->id))
+		cJSON_AddItemToArray(p->items, ht_ledger_json(p->r, e));
 }
 
 static cJSON *
@@ -305,45 +292,26 @@ ht_access_cb(const struct ly_access_row *a, void *arg)
 {
 	struct ht_page *p = arg;
 
-	if (p->n == p->limit) {
-		p->more = 1;
-		return;
-	}
-	cJSON_AddItemToArray(p->items, ht_access_json(a));
-	p->last = a->id;
-	p->n++;
+	if (ht_page_take(p, a->id))
+		cJSON_AddItemToArray(p->items, ht_access_json(a));
 }
 
 /* A newest-first keyset page of one of the member's own lists. */
 static void
 ht_me_page(struct ht_req *r, int ledger)
 {
-	struct ht_page p = { r, NULL, 0, 0, 0, 0 };
-	char cursor[LIM_CURSOR_MAX];
+	struct ht_page p;
 	struct ly_member m;
 	uint64_t before;
-	int64_t extra;
 	enum ly_res res;
 
-	if (ht_query_limit(r, &p.limit) != 0 ||
-	    ht_cursor_read(r, &before, &extra) < 0)
+	if (ht_page_start(r, &p, &before) != 0)
 		return;
-	if ((res = ly_member_find(r->db, r->subject_hash, 0, &m)) != LY_OK) {
-		ht_reply_result(r, res, NULL);
-		return;
-	}
-	p.items = cJSON_CreateArray();
-	res = ledger ? ly_member_ledger(r->db, m.id, before, p.limit + 1,
-	    ht_ledger_cb, &p) : ly_member_access(r->db, m.id, before,
-	    p.limit + 1, ht_access_cb, &p);
-	if (res != LY_OK) {
-		cJSON_Delete(p.items);
-		ht_reply_result(r, res, NULL);
-		return;
-	}
-	if (p.more)
-		ht_cursor_make(r, p.last, 0, cursor, sizeof(cursor));
-	ht_reply_list(r, p.items, p.more ? cursor : NULL);
+	if ((res = ly_member_find(r->db, r->subject_hash, 0, &m)) == LY_OK)
+		res = ledger ? ly_member_ledger(r->db, m.id, before,
+		    p.limit + 1, ht_ledger_cb, &p) : ly_member_access(r->db,
+		    m.id, before, p.limit + 1, ht_access_cb, &p);
+	ht_page_reply(&p, res);
 }
 
 void

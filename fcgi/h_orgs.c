@@ -59,7 +59,6 @@ ht_h_orgs_create(struct ht_req *r)
 {
 	struct ht_org_args a = { NULL, 0 };
 	const cJSON *it;
-	struct ht_verr err;
 	size_t i;
 
 	if (ht_body(r, ht_org_fields, 2) != 0)
@@ -72,64 +71,40 @@ ht_h_orgs_create(struct ht_req *r)
 		if (i < 3)
 			a.roles |= 1u << i;
 		else {
-			err.prob = HT_P_VALIDATION_FAILED;
-			snprintf(err.field, sizeof(err.field), "roles");
-			snprintf(err.message, sizeof(err.message),
+			ht_reply_field(r, "roles",
 			    "roles are issuer, partner or manager");
-			ht_reply_verr(r, &err);
 			return;
 		}
 	}
 	ht_txn(r, ht_org_create_work, &a);
 }
 
-/* Keyset page: the domain is asked for limit + 1 rows; the extra one
- * only says that a next page exists. */
-struct ht_list_ctx {
-	cJSON		*items;
-	uint64_t	 last;
-	size_t		 n, limit;
-	int		 full, more;
+/* A page of organisations; full adds their roles and creation time. */
+struct ht_org_page {
+	struct ht_page	 pg;
+	int		 full;
 };
 
 static void
 ht_org_list_cb(const struct ly_org *o, void *arg)
 {
-	struct ht_list_ctx *l = arg;
+	struct ht_org_page *l = arg;
 
-	if (l->n == l->limit) {
-		l->more = 1;
-		return;
-	}
-	cJSON_AddItemToArray(l->items, ht_org_json(o, l->full));
-	l->last = o->id;
-	l->n++;
+	if (ht_page_take(&l->pg, o->id))
+		cJSON_AddItemToArray(l->pg.items, ht_org_json(o, l->full));
 }
 
 static void
 ht_orgs_list(struct ht_req *r, unsigned roles, int full)
 {
-	struct ht_list_ctx l = { NULL, 0, 0, 0, full, 0 };
-	char cursor[LIM_CURSOR_MAX];
+	struct ht_org_page l;
 	uint64_t after;
-	int64_t extra;
-	size_t limit;
-	enum ly_res res;
 
-	if (ht_query_limit(r, &limit) != 0 ||
-	    ht_cursor_read(r, &after, &extra) < 0)
+	l.full = full;
+	if (ht_page_start(r, &l.pg, &after) != 0)
 		return;
-	l.items = cJSON_CreateArray();
-	l.limit = limit;
-	res = ly_org_list(r->db, roles, after, limit + 1, ht_org_list_cb, &l);
-	if (res != LY_OK) {
-		cJSON_Delete(l.items);
-		ht_reply_result(r, res, NULL);
-		return;
-	}
-	if (l.more)
-		ht_cursor_make(r, l.last, 0, cursor, sizeof(cursor));
-	ht_reply_list(r, l.items, l.more ? cursor : NULL);
+	ht_page_reply(&l.pg, ly_org_list(r->db, roles, after, l.pg.limit + 1,
+	    ht_org_list_cb, &l));
 }
 
 void

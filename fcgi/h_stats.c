@@ -52,12 +52,7 @@ struct ht_campaign_args {
 static int
 ht_campaign_invalid(struct ht_req *r, const char *field, const char *msg)
 {
-	struct ht_verr err;
-
-	err.prob = HT_P_VALIDATION_FAILED;
-	snprintf(err.field, sizeof(err.field), "%s", field);
-	snprintf(err.message, sizeof(err.message), "%s", msg);
-	ht_reply_verr(r, &err);
+	ht_reply_field(r, field, msg);
 	return -1;
 }
 
@@ -212,27 +207,19 @@ void
 ht_h_campaigns_list(struct ht_req *r)
 {
 	struct cat_campaign *cs = NULL;
-	char cursor[LIM_CURSOR_MAX];
+	struct ht_page pg;
 	uint64_t after;
-	int64_t extra;
-	size_t limit, n = 0, i;
+	size_t n = 0, i;
 	enum ly_res res;
-	cJSON *items;
 
-	if (ht_query_limit(r, &limit) != 0 ||
-	    ht_cursor_read(r, &after, &extra) < 0)
+	if (ht_page_start(r, &pg, &after) != 0)
 		return;
-	if ((res = cat_campaign_list(r->db, after, limit + 1, &cs, &n)) !=
-	    LY_OK) {
-		ht_reply_result(r, res, NULL);
-		return;
-	}
-	items = cJSON_CreateArray();
-	for (i = 0; i < n && i < limit; i++)
-		cJSON_AddItemToArray(items, ht_campaign_json(&cs[i]));
-	if (n > limit)
-		ht_cursor_make(r, cs[limit - 1].id, 0, cursor, sizeof(cursor));
-	ht_reply_list(r, items, n > limit ? cursor : NULL);
+	res = cat_campaign_list(r->db, after, pg.limit + 1, &cs, &n);
+	for (i = 0; res == LY_OK && i < n; i++)
+		if (ht_page_take(&pg, cs[i].id))
+			cJSON_AddItemToArray(pg.items,
+			    ht_campaign_json(&cs[i]));
+	ht_page_reply(&pg, res);
 	free(cs);
 }
 

@@ -280,6 +280,29 @@ void	ht_cursor_make(const struct ht_req *r, uint64_t last_id,
 int	ht_cursor_read(struct ht_req *r, uint64_t *last_id, int64_t *extra)
 	    HT_WARN_UNUSED;
 
+/* ---- keyset pages (page.c) ---- */
+
+/* A page of a list being filled by a domain visitor that was asked for
+ * limit + 1 rows: the row past the limit only marks that more follow. */
+struct ht_page {
+	struct ht_req	*r;
+	cJSON		*items;		/* NULL until the first row is kept */
+	uint64_t	 last;		/* id of the last row kept */
+	size_t		 n, limit;
+	int		 more;
+};
+
+/* Starts pg for r with ?limit= and ?cursor=; *from is the cursor's id (0
+ * on the first page). 0, or -1 with a 400 problem set. */
+int	ht_page_start(struct ht_req *r, struct ht_page *pg, uint64_t *from)
+	    HT_WARN_UNUSED;
+/* Whether the row with this id belongs on the page: 1, and the caller
+ * appends its item to pg->items; 0 past the limit (there are more). */
+int	ht_page_take(struct ht_page *pg, uint64_t id) HT_WARN_UNUSED;
+/* On LY_OK replies with the items kept and, if more follow, a cursor
+ * after the last; else frees them and replies with res's problem. */
+void	ht_page_reply(struct ht_page *pg, enum ly_res res);
+
 /* ---- CSV (csv.c) ---- */
 
 struct ht_csv {

@@ -154,24 +154,21 @@ itest_org(struct itest *t, const char *name, unsigned roles,
 }
 
 void
-itest_districts(struct itest *t)
+itest_programme(struct itest *t, struct ly_org *a, struct ly_org *b,
+    const struct itest_rule *r, size_t n)
 {
+	struct ly_rule_in in;
 	struct ly_district d;
+	const char *issuer[1];
+	size_t i;
 	int created;
 
+	itest_org(t, "Issuer A", LY_ROLE_ISSUER, a);
+	itest_org(t, "Issuer B", LY_ROLE_ISSUER, b);
 	assert_int_equal(ly_district_put(t->db, "north", "North", 1000,
 	    &created, &d), LY_OK);
 	assert_int_equal(ly_district_put(t->db, "south", "South", 2000,
 	    &created, &d), LY_OK);
-}
-
-void
-itest_rules(struct itest *t, const struct itest_rule *r, size_t n)
-{
-	struct ly_rule_in in;
-	const char *issuer[1];
-	size_t i;
-
 	for (i = 0; i < n; i++) {
 		memset(&in, 0, sizeof(in));
 		issuer[0] = r[i].issuer->public_id;

@@ -36,11 +36,11 @@ struct itest_rule {
  * unless it is created. */
 void	itest_org(struct itest *t, const char *name, unsigned roles,
 	    struct ly_org *out);
-/* Creates the districts the domain tests award in: "north" (population
- * 1000) and "south" (2000); fails the test unless both are stored. */
-void	itest_districts(struct itest *t);
-/* Creates the n rules of r in order (their ids follow that order);
- * fails the test unless each is created. */
-void	itest_rules(struct itest *t, const struct itest_rule *r, size_t n);
+/* Creates the programme the award tests share: issuers "Issuer A" (*a)
+ * and "Issuer B" (*b), districts "north" (population 1000) and "south"
+ * (2000), then the n rules of r in order (their ids follow that order);
+ * fails the test unless each is stored. */
+void	itest_programme(struct itest *t, struct ly_org *a, struct ly_org *b,
+	    const struct itest_rule *r, size_t n);
 
 #endif

@@ -35,10 +35,8 @@ group_setup(void **state)
 
 	itest_setup(state);
 	t = *state;
-	itest_org(t, "Issuer A", LY_ROLE_ISSUER, &org_a);
-	itest_org(t, "Issuer B", LY_ROLE_ISSUER, &org_b);
-	itest_districts(t);
-	itest_rules(t, programme, sizeof(programme) / sizeof(programme[0]));
+	itest_programme(t, &org_a, &org_b, programme,
+	    sizeof(programme) / sizeof(programme[0]));
 	/* a bonus on vol in the south only */
 	assert_int_equal(db_exec(t->db, "INSERT INTO campaigns (public_id, "
 	    "name, code, starts_at, ends_at, bonus_rule_id, bonus_pct, "

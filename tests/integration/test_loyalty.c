@@ -37,11 +37,9 @@ group_setup(void **state)
 
 	itest_setup(state);
 	t = *state;
-	itest_org(t, "Issuer A", LY_ROLE_ISSUER, &org_a);
-	itest_org(t, "Issuer B", LY_ROLE_ISSUER, &org_b);
+	itest_programme(t, &org_a, &org_b, programme,
+	    sizeof(programme) / sizeof(programme[0]));
 	itest_org(t, "Partner P", LY_ROLE_PARTNER, &org_p);
-	itest_districts(t);
-	itest_rules(t, programme, sizeof(programme) / sizeof(programme[0]));
 	return 0;
 }
 

@@ -32,6 +32,17 @@ key__created_key__authenticates_its_org(void **state)
 	assert_int_equal(seen.roles, LY_ROLE_ISSUER);
 }
 
+/* A partner org with one API key: key holds 128 bytes, key_id
+ * LIM_PUBLIC_ID_MAX. */
+static void
+partner_with_key(struct itest *t, const char *name, struct ly_org *org,
+    char *key, char *key_id)
+{
+	itest_org(t, name, LY_ROLE_PARTNER, org);
+	assert_int_equal(ly_key_create(t->db, org->id, key, 128, key_id,
+	    LIM_PUBLIC_ID_MAX), LY_OK);
+}
+
 static void
 key__one_character_changed__refused(void **state)
 {
@@ -39,10 +50,7 @@ key__one_character_changed__refused(void **state)
 	char key[128], key_id[LIM_PUBLIC_ID_MAX];
 	struct ly_org org, seen;
 
-	assert_int_equal(ly_org_create(t->db, "Library", LY_ROLE_PARTNER, &org),
-	    LY_OK);
-	assert_int_equal(ly_key_create(t->db, org.id, key, sizeof(key), key_id,
-	    sizeof(key_id)), LY_OK);
+	partner_with_key(t, "Library", &org, key, key_id);
 	key[strlen(key) - 1] = key[strlen(key) - 1] == 'A' ? 'B' : 'A';
 	assert_int_equal(ly_key_check(t->db, key, &seen), LY_NOTFOUND);
 	assert_int_equal(ly_key_check(t->db, "pk_short", &seen), LY_NOTFOUND);
@@ -55,10 +63,7 @@ key__revoked__refused_and_revoke_twice_not_found(void **state)
 	char key[128], key_id[LIM_PUBLIC_ID_MAX];
 	struct ly_org org, seen;
 
-	assert_int_equal(ly_org_create(t->db, "Bikes", LY_ROLE_PARTNER, &org),
-	    LY_OK);
-	assert_int_equal(ly_key_create(t->db, org.id, key, sizeof(key), key_id,
-	    sizeof(key_id)), LY_OK);
+	partner_with_key(t, "Bikes", &org, key, key_id);
 	assert_int_equal(ly_key_revoke(t->db, key_id), LY_OK);
 	assert_int_equal(ly_key_check(t->db, key, &seen), LY_NOTFOUND);
 	assert_int_equal(ly_key_revoke(t->db, key_id), LY_KEY_NOT_FOUND);
