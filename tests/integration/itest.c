@@ -157,9 +157,7 @@ void
 itest_programme(struct itest *t, struct ly_org *a, struct ly_org *b,
     const struct itest_rule *r, size_t n)
 {
-	struct ly_rule_in in;
 	struct ly_district d;
-	const char *issuer[1];
 	size_t i;
 	int created;
 
@@ -170,14 +168,12 @@ itest_programme(struct itest *t, struct ly_org *a, struct ly_org *b,
 	assert_int_equal(ly_district_put(t->db, "south", "South", 2000,
 	    &created, &d), LY_OK);
 	for (i = 0; i < n; i++) {
-		memset(&in, 0, sizeof(in));
-		issuer[0] = r[i].issuer->public_id;
-		in.code = r[i].code;
-		in.title = r[i].title;
-		in.points = r[i].points;
-		in.daily_cap = r[i].daily_cap;
-		in.issuers = issuer;
-		in.nissuers = 1;
+		const char *issuer[] = { r[i].issuer->public_id };
+		struct ly_rule_in in = { .code = r[i].code,
+		    .title = r[i].title, .points = r[i].points,
+		    .daily_cap = r[i].daily_cap, .issuers = issuer,
+		    .nissuers = 1 };
+
 		assert_int_equal(ly_rule_create(t->db, &in), LY_OK);
 	}
 }
