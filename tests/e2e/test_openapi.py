@@ -281,6 +281,23 @@ class OpenApiFileTest(unittest.TestCase):
         self.assertEqual(yaml_load("a: [1, 'x y', {b: 'c: d'}]\nn: ~\nt: |-\n  one\n  two\n"),
                          {"a": [1, "x y", {"b": "c: d"}], "n": None, "t": "one\ntwo"})
 
+    def test_undeclared_fields_are_found(self):
+        doc = {"components": {"schemas": {
+            "A": {"type": "object", "properties": {"a": {"type": "integer"}}},
+            "B": {"type": "object", "properties": {"b": {"type": "string"}}}}}}
+        a, b = {"$ref": "#/components/schemas/A"}, {"$ref": "#/components/schemas/B"}
+        self.assertEqual(undeclared_fields(doc, {"allOf": [a, b]}, {"a": 1, "b": "x"}), [])
+        self.assertEqual(undeclared_fields(doc, {"type": "array", "items": a}, [{"a": 1}, {"c": 2}]),
+                         ["$[1]: 'c' is not declared"])
+        # oneOf: only the alternative the value matches declares its fields
+        self.assertEqual(undeclared_fields(doc, {"oneOf": [
+            {"allOf": [a, {"required": ["a"]}]}, {"allOf": [b, {"required": ["b"]}]}]},
+            {"b": "x", "a": 1}), ["$: 'a' is not declared"])
+        self.assertEqual(undeclared_fields(doc, {"type": "object", "additionalProperties": True},
+                                           {"z": {"y": 1}}), [])
+        self.assertEqual(undeclared_fields(doc, {"type": "object", "properties": {"o": a}},
+                                           {"o": {"a": 1, "n": None}}), ["$.o: 'n' is not declared"])
+
     def test_every_operation_has_a_role_matching_its_security(self):
         bad = []
         for (method, path), op in sorted(read_operations(OPENAPI).items(), key=lambda kv: kv[0][::-1]):
@@ -653,6 +670,61 @@ def schema_errors(doc, schema, v, path="$"):
     return errs
 
 
+def _applicable(doc, schema, v):
+    """
+    The schemas that describe value v under schema: schema itself, what its
+    `$ref` points to, every `allOf` member, and the `oneOf`/`anyOf`
+    alternatives that v matches, recursively.
+    """
+    out = [schema]
+    if "$ref" in schema:
+        target = doc
+        for part in schema["$ref"][2:].split("/"):
+            target = target[part]
+        out += _applicable(doc, target, v)
+    for sub in schema.get("allOf", []):
+        out += _applicable(doc, sub, v)
+    for key in ("oneOf", "anyOf"):
+        for sub in schema.get(key, []):
+            if not schema_errors(doc, sub, v):
+                out += _applicable(doc, sub, v)
+    return out
+
+
+def undeclared_fields(doc, schema, v, path="$"):
+    """
+    Members of JSON objects inside v that schema does not declare: a stricter
+    reading than JSON Schema's (whose objects are open unless
+    `additionalProperties: false`), because the document is to name every
+    field perkd actually sends. An object is open only where a schema says
+    so explicitly (`additionalProperties: true` or a schema for them).
+    Returns a list of "path: message" strings (empty = every field declared).
+    """
+    schemas = _applicable(doc, schema, v)
+    errs = []
+    if isinstance(v, dict):
+        props, extra = {}, []
+        for s in schemas:
+            for name, sub in s.get("properties", {}).items():
+                props.setdefault(name, []).append(sub)
+            more = s.get("additionalProperties")
+            if more is True or isinstance(more, dict):
+                extra.append({} if more is True else more)
+        for name, item in v.items():
+            subs = props.get(name) or extra
+            if not subs:
+                errs.append(f"{path}: {name!r} is not declared")
+            for sub in subs:
+                errs += undeclared_fields(doc, sub, item, f"{path}.{name}")
+    elif isinstance(v, list):
+        for s in schemas:
+            if "items" in s:
+                for i, item in enumerate(v):
+                    errs += undeclared_fields(doc, s["items"], item, f"{path}[{i}]")
+    # several schemas may declare the same member: report each finding once
+    return list(dict.fromkeys(errs))
+
+
 def emitted_problem_codes():
     """
     The problem codes perkd can answer (its one table, fcgi/problem.c:
@@ -761,16 +833,16 @@ def _doc():
         return yaml_load(f.read())
 
 
-class ConformanceTest(unittest.TestCase):
+class AnswerChecker(unittest.TestCase):
     """
-    Drives every documented operation on the running stack (a fresh
-    resident, the demo's issuer, partner and manager keys) and checks each
-    answer against docs/openapi.yaml: the status is documented for the
-    operation, the media type too, a JSON body matches the schema, a
-    problem's `code` is one the operation lists, required response headers
-    are present, and a CSV's header line is the documented one. Manager
-    calls are reads and refusals only, so shared demo data is not changed;
-    the partner flow uses one unit of one of the demo partner's perks.
+    The base of the tests that check real answers against docs/openapi.yaml
+    (it has no tests of its own): call() sends one request to the running
+    stack and records how its answer departs from the document: the status
+    is documented for the operation, the media type too, a JSON body
+    matches the schema and declares every field it has, a problem's `code`
+    is one the operation lists, required response headers are present, and
+    a CSV's header line is the documented one. tearDown fails the test
+    with every departure at once.
     """
 
     @classmethod
@@ -831,6 +903,7 @@ class ConformanceTest(unittest.TestCase):
                 self.bad.append(f"{where}: body is not JSON")
                 return r
             self.bad += [f"{where}: {e}" for e in schema_errors(self.doc, media["schema"], r.json)]
+            self.bad += [f"{where}: {e}" for e in undeclared_fields(self.doc, media["schema"], r.json)]
             if r.content_type == "application/problem+json":
                 codes = set()
                 for ex in media.get("examples", {}).values():
@@ -845,6 +918,16 @@ class ConformanceTest(unittest.TestCase):
             if got != want:
                 self.bad.append(f"{where}: CSV header {got!r}, documented {want!r}")
         return r
+
+
+class ConformanceTest(AnswerChecker):
+    """
+    Drives every documented operation on the running stack (a fresh
+    resident, the demo's issuer, partner and manager keys) and checks each
+    answer (AnswerChecker.call). Manager calls are reads and refusals only,
+    so shared demo data is not changed; the partner flow uses one unit of
+    one of the demo partner's perks.
+    """
 
     def test_public_answers_conform(self):
         for path in ("/healthz", "/readyz", "/metrics", "/v1/rules", "/v1/perks",
@@ -1023,6 +1106,53 @@ class ConformanceTest(unittest.TestCase):
                                                               ends_at="2027-01-01T00:00:00Z"), **m)
         self.call("PATCH", "/v1/admin/campaigns/{id}", "/v1/admin/campaigns/cmp_NOSUCHCAMPAIGN",
                   body={"name": "x"}, **m)
+
+
+class RefusalsTest(AnswerChecker):
+    """
+    Every documented operation, sent the requests any operation may get
+    wrong: an invalid Idempotency-Key, another role's credentials, a bad
+    `limit` or `cursor` for a list, and for an operation with a body one
+    of the wrong media type, malformed JSON and an unknown field. Each
+    answer must be one the operation documents (status, problem code,
+    schema, headers: the checks of AnswerChecker.call). All of them are
+    refused before any effect, so nothing in the programme changes.
+    """
+
+    PROBE_ID = "zz_openapi_probe"
+
+    def _credentials(self, roles, token):
+        """Keyword arguments for lib.request: credentials with one of
+        roles, and credentials with none of them (None if every role may
+        call)."""
+        lib = self.lib
+        cred = {"resident": {"token": token}, "issuer": {"key": lib.ISSUER_KEY},
+                "partner": {"key": lib.PARTNER_KEY}, "manager": {"key": lib.MANAGER_KEY},
+                "public": {}}
+        right = cred[sorted(roles)[0]]
+        wrong = next((cred[r] for r in ("partner", "issuer", "resident") if r not in roles), None)
+        return right, wrong
+
+    def test_refusals_are_documented(self):
+        token = self.lib.mint_token(self.lib.unique("openapi-refusals"))
+        for (method, tmpl), op in sorted(read_operations(OPENAPI).items(), key=lambda kv: kv[0][::-1]):
+            roles = roles_of(op["role"])
+            right, wrong = self._credentials(roles, token)
+            path = PARAM_RE.sub(self.PROBE_ID, tmpl)
+            doc_op = self.doc["paths"][tmpl][method.lower()]
+            self.call(method, tmpl, path, headers={"Idempotency-Key": "k" * 129}, **right)
+            if "public" not in roles and wrong is not None:
+                self.call(method, tmpl, path, **wrong)
+            params = {p.get("$ref", "").rsplit("/", 1)[-1] for p in doc_op.get("parameters", [])}
+            if "Limit" in params:
+                for query in ("limit=0", "limit=501", "limit=x", "cursor=forged"):
+                    self.call(method, tmpl, f"{path}?{query}", **right)
+            if "requestBody" in doc_op:
+                self.call(method, tmpl, path, body="{}", headers={"Content-Type": "text/plain"}, **right)
+                self.call(method, tmpl, path, body='{"a": ', **right)
+                self.call(method, tmpl, path, body={"zz_unknown_field": 1}, **right)
+        if self.seen < 100:
+            self.fail(f"only {self.seen} probes sent: were the operations read?")
 
 
 if __name__ == "__main__":
