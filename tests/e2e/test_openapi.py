@@ -709,12 +709,14 @@ def undeclared_fields(doc, schema, v, path="$"):
                 props.setdefault(name, []).append(sub)
             more = s.get("additionalProperties")
             if more is True or isinstance(more, dict):
-                extra.append({} if more is True else more)
+                extra.append(more)
         for name, item in v.items():
             subs = props.get(name) or extra
             if not subs:
                 errs.append(f"{path}: {name!r} is not declared")
             for sub in subs:
+                if sub is True:
+                    continue    # anything goes here, declared as such
                 errs += undeclared_fields(doc, sub, item, f"{path}.{name}")
     elif isinstance(v, list):
         for s in schemas:
