@@ -767,6 +767,190 @@ class ProblemCodesTest(unittest.TestCase):
                       "nor etc/nginx/problems.conf has: " + ", ".join(unknown))
 
 
+# ---- request bodies: perkd's validator tables against the document -------
+
+_FN_RE = re.compile(r"^([a-z_][a-z0-9_]*)\(", re.M)
+_TABLE_RE = re.compile(r"static const struct ht_field (\w+)\[\] = \{(.*?)\n\};", re.S)
+_FIELD_RE = re.compile(r'\{\s*"(\w+)",\s*HT_F_(\w+),\s*(\d),\s*([-\w ]+?),\s*([-\w ]+?),\s*(\d)\s*\}')
+_ROUTE_RE = re.compile(r'\{\s*"([A-Z]+)",\s*"([^"]+)",\s*\w+,\s*(\w+),')
+# HT_F_* -> (JSON Schema type, its bounds keywords)
+_FTYPES = {"STRING": ("string", "minLength", "maxLength"),
+           "INT": ("integer", "minimum", "maximum"),
+           "NUMBER": ("number", "minimum", "maximum"),
+           "BOOL": ("boolean", None, None),
+           "TIME": ("string", None, None),
+           "STRINGS": ("array", "minItems", "maxItems"),
+           "OBJECT": ("object", None, None),
+           "ARRAY": ("array", "minItems", "maxItems")}
+
+
+def _read(*parts):
+    with open(os.path.join(ROOT, *parts), encoding="utf-8") as f:
+        return f.read()
+
+
+def c_limits():
+    """{LIM_NAME: value} of sql/perkd_limits.h (plain integer defines)."""
+    out = {}
+    for name, value in re.findall(r"^#define (LIM_\w+)\s+\(?(-?\d+)(?:U?LL|U?L)?\)?\s*(?:/\*.*)?$",
+                                  _read("sql", "perkd_limits.h"), flags=re.M):
+        out[name] = int(value)
+    return out
+
+
+def c_body_tables():
+    """
+    {(METHOD, normalised path): [(name, HT_F type, required, min, max,
+    nullable), ...] or None} for every route: the ht_field table its
+    handler (or a function of the same file it calls) passes to ht_body();
+    [] when it passes NULL (an empty object), None when it reads no body.
+    Fails if a handler reaches more than one table.
+    """
+    limits = c_limits()
+
+    def number(text):
+        text = text.strip()
+        if re.fullmatch(r"-?\d+", text):
+            return int(text)
+        m = re.fullmatch(r"(LIM_\w+)(?:\s*-\s*(\d+))?", text)
+        if not m or m.group(1) not in limits:
+            raise AssertionError(f"cannot evaluate the bound {text!r} of a field table")
+        return limits[m.group(1)] - int(m.group(2) or 0)
+
+    funcs, tables = {}, {}
+    for name in sorted(os.listdir(os.path.join(ROOT, "fcgi"))):
+        if not (name.startswith("h_") and name.endswith(".c")):
+            continue
+        text = _read("fcgi", name)
+        for t, rows in _TABLE_RE.findall(text):
+            tables[t] = [(f, ty, int(req), number(lo), number(hi), int(nul))
+                         for f, ty, req, lo, hi, nul in _FIELD_RE.findall(rows)]
+        local = {}
+        for m in _FN_RE.finditer(text):
+            start = text.find("\n{\n", m.end())
+            end = text.find("\n}\n", start)
+            if start < 0 or end < 0:
+                continue
+            local[m.group(1)] = text[start:end]
+        for fn, body in local.items():
+            funcs[fn] = (body, set(re.findall(r"\b(\w+)\(", body)) & set(local))
+    out = {}
+    for method, path, handler in _ROUTE_RE.findall(_read("fcgi", "route.c")):
+        if handler not in funcs:
+            raise AssertionError(f"handler {handler} of {method} {path} not found in fcgi/h_*.c")
+        seen, todo, used = set(), [handler], set()
+        while todo:
+            fn = todo.pop()
+            if fn in seen:
+                continue
+            seen.add(fn)
+            body, calls = funcs[fn]
+            used |= set(re.findall(r"\bht_body\(\s*r,\s*(\w+)", body))
+            todo += sorted(calls)
+        if len(used) > 1:
+            raise AssertionError(f"{method} {path} reaches several field tables: {sorted(used)}")
+        t = used.pop() if used else None
+        out[(method, normalise(path))] = None if t is None else ([] if t == "NULL" else tables[t])
+    return out
+
+
+def _resolve(doc, schema):
+    while "$ref" in schema:
+        target = doc
+        for part in schema["$ref"][2:].split("/"):
+            target = target[part]
+        schema = dict(target, **{k: v for k, v in schema.items() if k != "$ref"})
+    return schema
+
+
+# Fields a handler checks by hand rather than with its table, and why the
+# document rightly differs from the table there.
+HAND_CHECKED = {
+    # anything but `true` is 422 consent_required: the document says
+    # required, const true, and lists consent_required
+    (("POST", "/v1/me/enroll"), "consent"),
+}
+
+
+def body_table_errors(doc, table, schema, method_path=None):
+    """How a request body schema departs from perkd's field table."""
+    schema = _resolve(doc, schema)
+    props = schema.get("properties", {})
+    required = set(schema.get("required", []))
+    errs = []
+    if schema.get("additionalProperties") is not False:
+        errs.append("the schema does not say additionalProperties: false (perkd refuses unknown fields)")
+    for name, ftype, req, lo, hi, nullable in table:
+        if name not in props:
+            errs.append(f"{name!r}: accepted by perkd, not in the schema")
+            continue
+        p = _resolve(doc, props[name])
+        alts = [_resolve(doc, a) for a in p.get("oneOf", p.get("anyOf", []))] or [p]
+        types = []
+        for a in alts:
+            types += a.get("type") if isinstance(a.get("type"), list) else [a.get("type")]
+        if (method_path, name) in HAND_CHECKED:
+            continue
+        want = _FTYPES[ftype][0]
+        # the bounds and format are those of the alternative of perkd's type
+        p = next((a for a in alts if want in (a.get("type") if isinstance(a.get("type"), list)
+                                              else [a.get("type")])), p)
+        want, lo_kw, hi_kw = _FTYPES[ftype]
+        if want not in types:
+            errs.append(f"{name!r}: perkd wants {want}, the schema says {p.get('type')}")
+        if ftype == "TIME" and p.get("format") != "date-time":
+            errs.append(f"{name!r}: perkd wants an RFC 3339 time, the schema has no format: date-time")
+        if bool(req) != (name in required):
+            errs.append(f"{name!r}: required by perkd: {bool(req)}, by the schema: {name in required}")
+        if bool(nullable) != ("null" in types):
+            errs.append(f"{name!r}: null accepted by perkd: {bool(nullable)}, by the schema: {'null' in types}")
+        # INT's upper bound in the table is the largest value; a bound the
+        # schema leaves out is the JSON integer range for INT (+-2^53)
+        for kw, bound in ((lo_kw, lo), (hi_kw, hi)):
+            if kw is None:
+                continue
+            have = p.get(kw)
+            if ftype == "STRING" and have is None and (
+                    "enum" in p or "const" in p or (kw == "minLength" and (
+                        bound == 0 or ("pattern" in p and not re.search(p["pattern"], ""))))):
+                continue    # the enum, const or a pattern no empty string matches bounds it
+            if ftype in ("STRINGS", "ARRAY") and kw == "minItems" and bound == 0 and have is None:
+                continue
+            if have != bound:
+                errs.append(f"{name!r}: perkd's {kw} is {bound}, the schema's {have}")
+    names = {f[0] for f in table}
+    errs += [f"{name!r}: in the schema, unknown to perkd" for name in props if name not in names]
+    return errs
+
+
+class RequestBodiesTest(unittest.TestCase):
+    """Each operation's request body schema is the field table perkd
+    validates it with: the same fields, types, required fields, nulls and
+    bounds (nested objects, checked by hand in the handlers, aside)."""
+
+    def test_request_bodies_match_the_field_tables(self):
+        doc = _doc()
+        bad, checked = [], 0
+        for (method, path), table in sorted(c_body_tables().items(), key=lambda kv: kv[0][::-1]):
+            tmpl = next(p for p in doc["paths"] if normalise(p) == path)
+            op = doc["paths"][tmpl][method.lower()]
+            body = op.get("requestBody")
+            if table is None:
+                if body is not None:
+                    bad.append(f"{method} {tmpl}: documents a body perkd does not read")
+                continue
+            if body is None:
+                if table:
+                    bad.append(f"{method} {tmpl}: perkd reads a body the document does not show")
+                continue
+            checked += 1
+            schema = body["content"]["application/json"]["schema"]
+            bad += [f"{method} {tmpl}: {e}" for e in body_table_errors(doc, table, schema, (method, path))]
+        self.assertGreaterEqual(checked, 15, "too few request bodies compared: has the layout changed?")
+        if bad:
+            self.fail("\n" + "\n".join(bad))
+
+
 class RoutesDocumentedTest(unittest.TestCase):
     """Every route perkd serves is documented, with the same role."""
 
