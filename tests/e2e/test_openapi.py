@@ -1298,11 +1298,13 @@ class RefusalsTest(AnswerChecker):
     """
     Every documented operation, sent the requests any operation may get
     wrong: an invalid Idempotency-Key, another role's credentials, a bad
-    `limit` or `cursor` for a list, and for an operation with a body one
-    of the wrong media type, malformed JSON and an unknown field. Each
-    answer must be one the operation documents (status, problem code,
-    schema, headers: the checks of AnswerChecker.call). All of them are
-    refused before any effect, so nothing in the programme changes.
+    `limit` or `cursor` for a list, a path id with characters no id has,
+    and for an operation with a body one of the wrong media type,
+    malformed JSON, an unknown field, no fields, deep nesting and over
+    512 KiB. Each answer must be one the operation documents (status,
+    problem code, schema, headers: the checks of AnswerChecker.call). All
+    of them are refused before any effect, so nothing in the programme
+    changes.
     """
 
     PROBE_ID = "zz_openapi_probe"
@@ -1337,6 +1339,11 @@ class RefusalsTest(AnswerChecker):
                 self.call(method, tmpl, path, body="{}", headers={"Content-Type": "text/plain"}, **right)
                 self.call(method, tmpl, path, body='{"a": ', **right)
                 self.call(method, tmpl, path, body={"zz_unknown_field": 1}, **right)
+                self.call(method, tmpl, path, body={}, **right)
+                self.call(method, tmpl, path, body="[" * 40 + "]" * 40, **right)
+                self.call(method, tmpl, path, body=" " * (600 * 1024), **right)
+            if PARAM_RE.search(tmpl):
+                self.call(method, tmpl, PARAM_RE.sub("bad%20id", tmpl), **right)
         if self.seen < 100:
             self.fail(f"only {self.seen} probes sent: were the operations read?")
 
