@@ -1111,8 +1111,9 @@ class ConformanceTest(AnswerChecker):
     Drives every documented operation on the running stack (a fresh
     resident, the demo's issuer, partner and manager keys) and checks each
     answer (AnswerChecker.call). Manager calls are reads and refusals only,
-    so shared demo data is not changed; the partner flow uses one unit of
-    one of the demo partner's perks.
+    but for one free perk of the test's own partner organisation (switched
+    off again), so shared demo data is not changed; the partner flow uses
+    one unit of one of the demo partner's perks.
     """
 
     def test_public_answers_conform(self):
@@ -1224,6 +1225,25 @@ class ConformanceTest(AnswerChecker):
                 self.call("DELETE", "/v1/me/redemptions/{id}", "/v1/me/redemptions/" + r.json["id"], token=tok)
         self.call("DELETE", "/v1/me/redemptions/{id}", "/v1/me/redemptions/red_NOSUCHVOUCHER", token=tok)
         self.call("GET", "/v1/me/redemptions", token=tok)
+        # a free voucher of this test's own partner: the manager's view of a
+        # perk (nulls for "unset"), a redemption that costs nothing, its
+        # cancel; then the perk is switched off, out of the catalogue again
+        perks = "/v1/admin/perks"
+        free = self.call("POST", perks, key=lib.MANAGER_KEY, body={
+            "title": lib.unique("openapi-free"), "description": "", "partner": org.json["id"],
+            "kind": "voucher", "cost_points": 0, "stock": 1, "min_tier": None, "valid_to": None})
+        if free.status == 201:
+            r = self.call("POST", "/v1/me/redemptions", body={"perk_id": free.json["id"]}, token=tok)
+            if r.status == 201:
+                if r.json["points"] != 0:
+                    self.bad.append(f"POST /v1/me/redemptions: a free voucher cost {r.json['points']}")
+                self.call("DELETE", "/v1/me/redemptions/{id}", "/v1/me/redemptions/" + r.json["id"], token=tok)
+            else:
+                self.bad.append(f"POST /v1/me/redemptions: a free voucher got {r!r}")
+            self.call("PATCH", perks + "/{id}", f"{perks}/{free.json['id']}", body={"active": False},
+                      key=lib.MANAGER_KEY)
+        else:
+            self.bad.append(f"POST /v1/admin/perks: a free voucher perk got {free!r}")
         # passes
         own = [p["id"] for p in self.call("GET", "/v1/perks", "/v1/perks?limit=500").json["items"]
                if p["partner"] == names.get(lib.PARTNER_ORG)]
