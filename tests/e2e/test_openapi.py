@@ -1064,6 +1064,10 @@ class AnswerChecker(unittest.TestCase):
         self.seen += 1
         where = f"{method} {tmpl} -> {r.status}"
         op = self.doc["paths"][tmpl][method.lower()]
+        if r.status == 500:
+            # documented for every operation, because it can happen, but
+            # always a bug
+            self.bad.append(f"{where}: internal_error ({r.text[:160]!r})")
         resp = op["responses"].get(str(r.status))
         if resp is None:
             self.bad.append(f"{where}: status not documented ({r.text[:160]!r})")
