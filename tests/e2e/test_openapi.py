@@ -1114,10 +1114,11 @@ class ConformanceTest(AnswerChecker):
     """
     Drives every documented operation on the running stack (a fresh
     resident, the demo's issuer, partner and manager keys) and checks each
-    answer (AnswerChecker.call). Manager calls are reads and refusals only,
-    but for one free perk of the test's own partner organisation (switched
-    off again), so shared demo data is not changed; the partner flow uses
-    one unit of one of the demo partner's perks.
+    answer (AnswerChecker.call). Manager calls are reads and refusals,
+    except for things of the test's own (a free perk of its own partner
+    organisation and a rule, both switched off again, and a campaign in
+    2099 that boosts nothing), so shared demo data is not changed; the
+    partner flow uses one unit of one of the demo partner's perks.
     """
 
     def test_public_answers_conform(self):
@@ -1290,6 +1291,28 @@ class ConformanceTest(AnswerChecker):
         for cid in ([camps[0]["id"]] if camps else []) + ["cmp_NOSUCHCAMPAIGN"]:
             self.call("GET", cs, cs.replace("{id}", cid), **m)
             self.call("GET", cs, cs.replace("{id}", cid) + "?format=csv", **m)
+        # a rule and a campaign of this test's own, so that the manager's
+        # answers for them are checked too: the rule is switched off again,
+        # the campaign lies in 2099 and boosts nothing
+        rule = self.call("POST", "/v1/admin/rules", body={
+            "code": lib.unique("openapi_rule").lower().replace("-", "_"), "title": "t",
+            "description": "", "points": 1, "daily_cap": None, "issuers": []}, **m)
+        if rule.status == 201:
+            self.call("PATCH", "/v1/admin/rules/{code}", "/v1/admin/rules/" + rule.json["code"],
+                      body={"active": False}, **m)
+        else:
+            self.bad.append(f"POST /v1/admin/rules: {rule!r}")
+        district = self.call("GET", "/v1/districts").json["items"][0]["code"]
+        camp = self.call("POST", "/v1/admin/campaigns", body={
+            "name": "t", "code": lib.unique("openapi-cmp").lower(), "starts_at": "2099-01-01T00:00:00Z",
+            "ends_at": "2099-02-01T00:00:00Z", "districts": [district], "enrollment_target": None,
+            "bonus": None}, **m)
+        if camp.status == 201:
+            self.call("PATCH", "/v1/admin/campaigns/{id}", "/v1/admin/campaigns/" + camp.json["id"],
+                      body={"name": "t2", "enrollment_target": 10}, **m)
+            self.call("GET", cs, cs.replace("{id}", camp.json["id"]) + "?format=csv", **m)
+        else:
+            self.bad.append(f"POST /v1/admin/campaigns: {camp!r}")
         # refusals only: nothing below changes the programme
         rules = self.call("GET", "/v1/rules").json["items"]
         tiers = self.call("GET", "/v1/tiers").json
