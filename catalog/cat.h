@@ -176,11 +176,16 @@ struct cat_voucher_view {
 	char		 perk_public_id[LIM_PUBLIC_ID_MAX];
 	char		 expires_at[32];
 	char		 used_at[32];
+	int		 due;	/* still issued, but past its time: not ended
+				 * yet; the caller should end it now
+				 * (cat_sweep_vouchers, CAT_SWEEP_CODE) */
 };
 
 /* A partner checks a code of one of its own perks; the check lands in
  * the member's access log. LY_VOUCHER_NOT_FOUND for a malformed or
- * unknown code or another partner's. */
+ * unknown code or another partner's. It changes nothing but the log, so
+ * it needs no transaction: outside one it costs two statements, the
+ * look-up and the log row (each its own commit). */
 enum ly_res	cat_voucher_check(struct db *db, uint64_t org_id,
 		    const char *code, struct cat_voucher_view *out)
 		    CAT_WARN_UNUSED;
@@ -278,7 +283,8 @@ enum ly_res	cat_pass_issue(struct db *db, const struct ly_ctx *ctx,
  * issued by this server to a member who is still enrolled; *exp the
  * pass's expiry (0 if the signature does not hold). Logs 'pass_check' in
  * the holder's access log. LY_PERK_NOT_FOUND if perk_public_id is not
- * this partner's. */
+ * this partner's. Like cat_voucher_check it changes nothing but the log
+ * and needs no transaction. */
 enum ly_res	cat_pass_check(struct db *db, const struct ly_ctx *ctx,
 		    uint64_t org_id, const char *text,
 		    const char *perk_public_id, int *entitled, time_t *exp)

@@ -521,9 +521,12 @@ cat_voucher_find(struct db *db, uint64_t org_id, const char *code,
 	cat_copy(out->perk_public_id, sizeof(out->perk_public_id),
 	    &row->col[5]);
 	cat_copy(out->used_at, sizeof(out->used_at), &row->col[7]);
-	/* an unswept voucher past its time is expired, whatever the row says */
-	if (strcmp(out->status, "issued") == 0 && f->past)
+	/* an unswept voucher past its time is expired, whatever the row
+	 * says; the caller ends it (refund) once the answer is settled */
+	if (strcmp(out->status, "issued") == 0 && f->past) {
 		snprintf(out->status, sizeof(out->status), "expired");
+		out->due = 1;
+	}
 	out->valid = strcmp(out->status, "issued") == 0;
 	return LY_OK;
 }

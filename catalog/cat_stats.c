@@ -471,27 +471,29 @@ cat_hist_last_anchor(const struct cat_hist *h, long a, long b)
 }
 
 /*
- * Member counts per district as of anchor day index a (all zero if a is
- * -1 because there is no history), suppressed as one breakdown. Fills
+ * Member counts per district as of anchor day index a, suppressed as one
+ * breakdown. a = -1, no anchor: all withheld, unless nothing happened
+ * before today (no history, nothing to single out: zeros). Fills
  * h->d[].members and .opt_in_rate and the city total.
  */
 static void
-cat_hist_members(struct cat_hist *h, long long k, long a, long long *vals,
-    int *wh, struct cat_count *city, long long *population)
+cat_hist_members(struct cat_hist *h, long long k, long a, long today,
+    long long *vals, int *wh, struct cat_count *city, long long *population)
 {
 	long long total = 0, pop = 0;
 	size_t i;
-	int ok;
+	int ok, none;
 
 	for (i = 0; i < h->nd; i++) {
 		vals[i] = a >= 0 ? h->cum[(size_t)a * h->nd + i] : 0;
 		total += vals[i];
 		pop += h->d[i].population;
 	}
-	ok = cat_stats_suppress(vals, h->nd, k, wh);
+	none = a < 0 && today > h->first;	/* history, but no anchor */
+	ok = !none && cat_stats_suppress(vals, h->nd, k, wh);
 	for (i = 0; i < h->nd; i++) {
 		struct cat_count pc = cat_count_of(h->d[i].population, 0, 0);
-		h->d[i].members = cat_count_of(vals[i], k, wh[i]);
+		h->d[i].members = cat_count_of(vals[i], k, none || wh[i]);
 		h->d[i].opt_in_rate = cat_rate_of(h->d[i].members, pc, 0);
 	}
 	*city = cat_count_of(total, k, !ok);
@@ -699,8 +701,8 @@ cat_stats_enrollment(struct db *db, long long k, const struct cat_series_q *q,
 			row->members = cat_count_of(0, 0, 1);
 		else {
 			cat_day_fmt(h.first + anchor, row->members_as_of);
-			cat_hist_members(&h, k, anchor, s.vals, s.wh, &city,
-			    &pop);
+			cat_hist_members(&h, k, anchor, today, s.vals, s.wh,
+			    &city, &pop);
 			row->members = j >= 0 ? h.d[j].members : city;
 		}
 		row->opt_in_rate = cat_rate_of(row->members,
@@ -902,8 +904,12 @@ cat_stats_overview(struct db *db, long long k, struct cat_overview *o)
 	}
 	/* as of the last anchor before today: today's flows still move */
 	anchor = cat_hist_last_anchor(&h, 0, today - h.first - 1);
-	cat_hist_members(&h, k, anchor, vals, wh, &o->members, &o->population);
-	cat_day_fmt(anchor >= 0 ? h.first + anchor : today, o->members_as_of);
+	cat_hist_members(&h, k, anchor, today, vals, wh, &o->members,
+	    &o->population);
+	if (anchor >= 0)
+		cat_day_fmt(h.first + anchor, o->members_as_of);
+	else if (today <= h.first)	/* no history: zeros as of today */
+		cat_day_fmt(today, o->members_as_of);
 	o->opt_in_rate = cat_rate_of(o->members,
 	    cat_count_of(o->population, 0, 0), 0);
 	o->districts = h.d;

@@ -50,69 +50,66 @@ ht_count_failure(struct ht_req *r)
 		cat_limiter_fail(r->org.id, time(NULL));
 }
 
-/* Parses the body, applies the limiter, and ends the voucher first if it
- * is past due (its own small transaction), so the answer and the refund
- * never wait for the sweep. 0, or -1 with a reply set. */
+/* Parses the body and applies the limiter: 0, or -1 with a reply set. */
 static int
-ht_voucher_prepare(struct ht_req *r)
+ht_partner_prepare(struct ht_req *r, const struct ht_field *f, size_t n)
 {
-	enum ly_res res;
-	size_t n;
-
-	if (ht_body(r, ht_code_fields, 1) != 0 || ht_limited(r) != 0)
-		return -1;
-	if ((res = cat_sweep_vouchers(r->db, CAT_SWEEP_CODE, 0,
-	    ht_jstr(r->json, "code"), &n)) != LY_OK) {
-		ht_reply_result(r, res, NULL);
-		return -1;
-	}
-	return 0;
+	return ht_body(r, f, n) != 0 || ht_limited(r) != 0 ? -1 : 0;
 }
 
-static enum ly_res
-ht_check_work(struct ht_req *r, void *arg)
+/* A voucher the answer found past its time but not yet ended is ended
+ * now (its own small transaction: stock and points go back), so the
+ * refund never waits for the sweep. If this fails the sweep does it. */
+static void
+ht_voucher_end_due(struct ht_req *r, const struct cat_voucher_view *v)
+{
+	size_t n;
+
+	if (v->due && cat_sweep_vouchers(r->db, CAT_SWEEP_CODE, 0,
+	    ht_jstr(r->json, "code"), &n) != LY_OK)
+		fprintf(stderr, "level=warn component=partner error=\"ending a "
+		    "due voucher failed: the sweep will\"\n");
+}
+
+/* No transaction: the look-up and the access-log row (cat_voucher_check). */
+void
+ht_h_vouchers_check(struct ht_req *r)
 {
 	struct cat_voucher_view v;
 	enum ly_res res;
 	cJSON *j;
 
-	(void)arg;
+	if (ht_partner_prepare(r, ht_code_fields, 1) != 0)
+		return;
 	if ((res = cat_voucher_check(r->db, r->org.id,
-	    ht_jstr(r->json, "code"), &v)) != LY_OK)
-		return res;
+	    ht_jstr(r->json, "code"), &v)) != LY_OK) {
+		ht_reply_result(r, res, NULL);
+		ht_count_failure(r);
+		return;
+	}
 	j = cJSON_CreateObject();
 	cJSON_AddBoolToObject(j, "valid", v.valid);
 	cJSON_AddStringToObject(j, "status", v.status);
 	cJSON_AddStringToObject(j, "perk_id", v.perk_public_id);
 	ht_jadd_sqltime(j, "expires_at", v.expires_at);
 	ht_reply_json(r, 200, j);
-	return LY_OK;
-}
-
-void
-ht_h_vouchers_check(struct ht_req *r)
-{
-	if (ht_voucher_prepare(r) != 0)
-		return;
-	ht_txn(r, ht_check_work, NULL);
-	ht_count_failure(r);
+	ht_voucher_end_due(r, &v);
 }
 
 static enum ly_res
 ht_use_work(struct ht_req *r, void *arg)
 {
-	struct cat_voucher_view v;
+	struct cat_voucher_view *v = arg;
 	enum ly_res res;
 	int logged = 0;
 	cJSON *j;
 
-	(void)arg;
-	res = cat_voucher_use(r->db, r->org.id, ht_jstr(r->json, "code"), &v,
+	res = cat_voucher_use(r->db, r->org.id, ht_jstr(r->json, "code"), v,
 	    &logged);
 	if (res == LY_OK) {
 		j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "status", "used");
-		ht_jadd_sqltime(j, "used_at", v.used_at);
+		ht_jadd_sqltime(j, "used_at", v->used_at);
 		ht_reply_json(r, 200, j);
 		return LY_OK;
 	}
@@ -122,7 +119,7 @@ ht_use_work(struct ht_req *r, void *arg)
 	 * refusal but commit its access-log row */
 	if (res == LY_ALREADY_USED) {
 		j = ht_problem_json(res, "this voucher was already used");
-		ht_jadd_sqltime(j, "used_at", v.used_at);
+		ht_jadd_sqltime(j, "used_at", v->used_at);
 		ht_reply_json(r, ht_result_status(res), j);
 		r->ctype = "application/problem+json";
 	} else
@@ -133,50 +130,46 @@ ht_use_work(struct ht_req *r, void *arg)
 void
 ht_h_vouchers_use(struct ht_req *r)
 {
-	if (ht_voucher_prepare(r) != 0)
+	struct cat_voucher_view v = { .due = 0 };
+
+	if (ht_partner_prepare(r, ht_code_fields, 1) != 0)
 		return;
-	ht_txn(r, ht_use_work, NULL);
+	ht_txn(r, ht_use_work, &v);
 	ht_count_failure(r);
 	if (r->status == 200)
 		ht_metrics_add(HT_C_VOUCHER_USES, 1);
+	ht_voucher_end_due(r, &v);
 }
 
-struct ht_pass_check {
-	int	 entitled;
-	time_t	 exp;
-};
-
-static enum ly_res
-ht_pass_check_work(struct ht_req *r, void *arg)
-{
-	struct ht_pass_check *c = arg;
-	char exp[32];
-	enum ly_res res;
-	cJSON *j;
-
-	if ((res = cat_pass_check(r->db, r->ctx, r->org.id,
-	    ht_jstr(r->json, "pass_code"), ht_jstr(r->json, "perk_id"),
-	    &c->entitled, &c->exp)) != LY_OK)
-		return res;
-	j = cJSON_CreateObject();
-	cJSON_AddBoolToObject(j, "entitled", c->entitled);
-	if (c->exp > 0) {
-		cat_time_sql(c->exp, exp);
-		ht_jadd_sqltime(j, "expires_at", exp);
-	} else
-		cJSON_AddNullToObject(j, "expires_at");
-	ht_reply_json(r, 200, j);
-	return LY_OK;
-}
-
+/* No transaction either: the perk, the pass's holder and the access-log
+ * row (cat_pass_check). */
 void
 ht_h_passes_check(struct ht_req *r)
 {
-	struct ht_pass_check c = { 0, 0 };
+	int entitled = 0;
+	time_t exp = 0;
+	char at[32];
+	enum ly_res res;
+	cJSON *j;
 
-	if (ht_body(r, ht_pass_check_fields, 2) != 0 || ht_limited(r) != 0)
+	if (ht_partner_prepare(r, ht_pass_check_fields, 2) != 0)
 		return;
-	ht_txn(r, ht_pass_check_work, &c);
-	if (r->status == 404 || (r->status == 200 && !c.entitled))
+	if ((res = cat_pass_check(r->db, r->ctx, r->org.id,
+	    ht_jstr(r->json, "pass_code"), ht_jstr(r->json, "perk_id"),
+	    &entitled, &exp)) != LY_OK) {
+		ht_reply_result(r, res, NULL);
+		if (r->status == 404)
+			cat_limiter_fail(r->org.id, time(NULL));
+		return;
+	}
+	j = cJSON_CreateObject();
+	cJSON_AddBoolToObject(j, "entitled", entitled);
+	if (exp > 0) {
+		cat_time_sql(exp, at);
+		ht_jadd_sqltime(j, "expires_at", at);
+	} else
+		cJSON_AddNullToObject(j, "expires_at");
+	ht_reply_json(r, 200, j);
+	if (!entitled)
 		cat_limiter_fail(r->org.id, time(NULL));
 }

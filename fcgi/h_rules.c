@@ -311,8 +311,10 @@ ht_h_tiers_put(struct ht_req *r)
 	if (ly_ladder_check(l) != LY_OK)
 		ht_reply_result(r, LY_BAD_LADDER, "the ladder must start at 0, "
 		    "rise strictly and name each tier once");
-	else
+	else {
 		ht_txn(r, ht_ladder_work, l);
+		ly_ladder_forget();	/* after the commit: see ly_tiers.c */
+	}
 out:
 	free(l);
 }

@@ -588,7 +588,8 @@ ht_h_stats_overview(struct ht_req *r)
 	}
 	j = cJSON_CreateObject();
 	ht_jcount(j, "members", o.members);
-	cJSON_AddStringToObject(j, "members_as_of", o.members_as_of);
+	ht_jadd_str(j, "members_as_of", o.members_as_of[0] ?
+	    o.members_as_of : NULL);
 	ht_jadd_int(j, "population", o.population);
 	ht_jrate(j, "opt_in_rate", o.opt_in_rate);
 	cJSON_AddNumberToObject(j, "min_group", r->ctx->stats_min_group);

@@ -206,6 +206,7 @@ main(int argc, char *argv[])
 	ly_ctx_init(&ctx, cfg.server_key, cfg.subject_key, cfg.pass_seed,
 	    cfg.stats_min_group);
 	ht_metrics_init();
+	ly_ladder_cache_ttl(LIM_LADDER_CACHE_TTL_S);
 	signal(SIGPIPE, SIG_IGN);
 	if (db_library_init() != 0 || FCGX_Init() != 0) {
 		fprintf(stderr, "perkd: library initialisation failed\n");

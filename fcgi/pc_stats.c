@@ -76,6 +76,10 @@ enum pc_stats_stmt {
 /* Local day of a DATETIME: the offset is bound (perkctl computes it from
  * the configured time zone). */
 #define PC_DAY(x) "DATE(CONVERT_TZ(" x ", '+00:00', ?))"
+/* The shard of a member id, as ly_shard() computes it. */
+#define PC_STR2(x) #x
+#define PC_STR(x) PC_STR2(x)
+#define PC_SHARD(id) id " % " PC_STR(LIM_AGG_SHARDS)
 
 static const char *const pc_stats_stmts[PC_STATS_STMT__MAX] = {
 	[GEN_MAX_MEMBER] = "SELECT COALESCE(MAX(id), 0) FROM members",
@@ -117,20 +121,22 @@ static const char *const pc_stats_stmts[PC_STATS_STMT__MAX] = {
 	[RB_CLEAR_POINTS_TOTAL] = "DELETE FROM agg_points_total",
 	[RB_ENROLLED] = "INSERT INTO agg_enroll_daily (day, district, channel, "
 	    "shard, enrolled) SELECT " PC_DAY("enrolled_at") " d, "
-	    "COALESCE(district, '') di, COALESCE(channel, '') ch, id % 16 s, "
+	    "COALESCE(district, '') di, COALESCE(channel, '') ch, "
+	    PC_SHARD("id") " s, "
 	    "COUNT(*) FROM members WHERE id >= ? AND id < ? "
 	    "GROUP BY d, di, ch, s ON DUPLICATE KEY UPDATE "
 	    "enrolled = enrolled + VALUES(enrolled)",
 	[RB_LEFT] = "INSERT INTO agg_enroll_daily (day, district, channel, "
 	    "shard, left_count) SELECT " PC_DAY("left_at") " d, "
-	    "COALESCE(district, '') di, COALESCE(channel, '') ch, id % 16 s, "
+	    "COALESCE(district, '') di, COALESCE(channel, '') ch, "
+	    PC_SHARD("id") " s, "
 	    "COUNT(*) FROM members WHERE id >= ? AND id < ? AND left_at IS NOT "
 	    "NULL GROUP BY d, di, ch, s ON DUPLICATE KEY UPDATE "
 	    "left_count = left_count + VALUES(left_count)",
 	[RB_FUNNEL] = "INSERT INTO agg_funnel_daily (enroll_day, district, "
 	    "channel, shard, enrolled, earned, earned_30d, redeemed) SELECT "
 	    PC_DAY("enrolled_at") " d, COALESCE(district, '') di, "
-	    "COALESCE(channel, '') ch, id % 16 s, COUNT(*), "
+	    "COALESCE(channel, '') ch, " PC_SHARD("id") " s, COUNT(*), "
 	    "SUM(first_earned_at IS NOT NULL), SUM(first_earned_at IS NOT NULL "
 	    "AND first_earned_at <= enrolled_at + INTERVAL 30 DAY), "
 	    "SUM(first_redeemed_at IS NOT NULL) FROM members WHERE id >= ? AND "
@@ -144,7 +150,7 @@ static const char *const pc_stats_stmts[PC_STATS_STMT__MAX] = {
 	    PC_DAY("l.at") " d, COALESCE(m.district, '') di, l.kind k, "
 	    "IF(l.kind = 'award', COALESCE(l.rule_id, 0), "
 	    "COALESCE(l.perk_id, 0)) r, COALESCE(a.campaign_id, 0) c, "
-	    "l.member_id % 16 s, COUNT(*), SUM(l.points) FROM ledger l "
+	    PC_SHARD("l.member_id") " s, COUNT(*), SUM(l.points) FROM ledger l "
 	    "JOIN members m ON m.id = l.member_id LEFT JOIN awards a ON "
 	    "a.id = l.award_id WHERE l.member_id >= ? AND l.member_id < ? "
 	    "GROUP BY d, di, k, r, c, s ON DUPLICATE KEY UPDATE "

@@ -297,6 +297,12 @@ void		ly_standing(const struct ly_ladder *l, long long lifetime,
 enum ly_res	ly_ladder_check(const struct ly_ladder *l) LY_WARN_UNUSED;
 enum ly_res	ly_ladder_get(struct db *db, struct ly_ladder *out)
 		    LY_WARN_UNUSED;
+/* Keep the ladder in memory for this many seconds (0, the default: read
+ * it every time); ly_ladder_forget drops it. The caller of
+ * ly_ladder_put forgets again after its transaction ends, so that a read
+ * racing the change cannot keep the old ladder. */
+void		ly_ladder_cache_ttl(unsigned seconds);
+void		ly_ladder_forget(void);
 /* Replaces the ladder and the star rule (checked first). */
 enum ly_res	ly_ladder_put(struct db *db, const struct ly_ladder *l)
 		    LY_WARN_UNUSED;

@@ -5,11 +5,21 @@
  * no penalty. stars = lifetime / star_points; flags = stars /
  * stars_per_flag (the Rongcheng notice-board rule without its
  * punishments).
+ *
+ * perkd keeps the ladder in memory (ly_ladder_cache_ttl), because every
+ * GET /v1/me shows the member's tier: a read costs one round trip instead
+ * of three. A cached ladder is trusted for the TTL; ly_ladder_forget()
+ * drops it at once, and a load that was under way when it was dropped is
+ * not kept (the generation check). A change made by another process
+ * (perkctl, a second perkd) shows within the TTL. Without a TTL (perkctl,
+ * the tests) every call reads the database.
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "loyalty/ly.h"
 
@@ -82,8 +92,50 @@ ly_ladder_check(const struct ly_ladder *l)
 	return LY_OK;
 }
 
-enum ly_res
-ly_ladder_get(struct db *db, struct ly_ladder *out)
+static struct {
+	pthread_mutex_t		 mu;
+	unsigned		 ttl;		/* seconds; 0: no cache */
+	unsigned long		 gen;		/* bumped by every forget */
+	int			 full;
+	time_t			 loaded;	/* CLOCK_MONOTONIC seconds */
+	struct ly_ladder	 l;
+} ly_ladder_cache = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static time_t
+ly_mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* Drops the cached ladder; a ttl >= 0 also sets the TTL. */
+static void
+ly_ladder_reset(long ttl)
+{
+	pthread_mutex_lock(&ly_ladder_cache.mu);
+	if (ttl >= 0)
+		ly_ladder_cache.ttl = (unsigned)ttl;
+	ly_ladder_cache.full = 0;
+	ly_ladder_cache.gen++;
+	pthread_mutex_unlock(&ly_ladder_cache.mu);
+}
+
+void
+ly_ladder_cache_ttl(unsigned seconds)
+{
+	ly_ladder_reset((long)seconds);
+}
+
+void
+ly_ladder_forget(void)
+{
+	ly_ladder_reset(-1);
+}
+
+static enum ly_res
+ly_ladder_load(struct db *db, struct ly_ladder *out)
 {
 	struct db_row *row;
 	enum db_res r;
@@ -117,6 +169,36 @@ ly_ladder_get(struct db *db, struct ly_ladder *out)
 }
 
 enum ly_res
+ly_ladder_get(struct db *db, struct ly_ladder *out)
+{
+	time_t now = ly_mono_s();
+	unsigned long gen;
+	enum ly_res res;
+	unsigned ttl;
+
+	pthread_mutex_lock(&ly_ladder_cache.mu);
+	ttl = ly_ladder_cache.ttl;
+	gen = ly_ladder_cache.gen;
+	if (ttl > 0 && ly_ladder_cache.full &&
+	    now - ly_ladder_cache.loaded < (time_t)ttl) {
+		*out = ly_ladder_cache.l;
+		pthread_mutex_unlock(&ly_ladder_cache.mu);
+		return LY_OK;
+	}
+	pthread_mutex_unlock(&ly_ladder_cache.mu);
+	if ((res = ly_ladder_load(db, out)) != LY_OK || ttl == 0)
+		return res;
+	pthread_mutex_lock(&ly_ladder_cache.mu);
+	if (gen == ly_ladder_cache.gen) {	/* not forgotten meanwhile */
+		ly_ladder_cache.l = *out;
+		ly_ladder_cache.loaded = now;
+		ly_ladder_cache.full = 1;
+	}
+	pthread_mutex_unlock(&ly_ladder_cache.mu);
+	return LY_OK;
+}
+
+enum ly_res
 ly_ladder_put(struct db *db, const struct ly_ladder *l)
 {
 	enum ly_res res;
@@ -125,6 +207,7 @@ ly_ladder_put(struct db *db, const struct ly_ladder *l)
 
 	if ((res = ly_ladder_check(l)) != LY_OK)
 		return res;
+	ly_ladder_forget();
 	if ((r = db_exec(db, ly_tier_stmts[TIER_DELETE], NULL, 0)) != DB_OK)
 		return ly_from_db(r);
 	for (i = 0; i < l->n; i++) {

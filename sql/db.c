@@ -38,6 +38,10 @@ struct db {
 	MYSQL		*my;		/* NULL while disconnected */
 	int		 in_txn;
 	struct db_slot	 cache[LIM_DB_STMT_CACHE];
+	/* statements with more than LIM_DB_PARAMS parameters (the multi-row
+	 * ones of a batch): each holds ~100 KiB in the client, so they live
+	 * only until the transaction ends (db_big_close) */
+	struct db_slot	 big[LIM_DB_BIG_STMTS];
 	MYSQL_STMT	*cur;		/* statement whose rows db_next reads */
 	MYSQL_BIND	 rbind[LIM_DB_COLS];
 	unsigned long	 rlen[LIM_DB_COLS];
@@ -150,11 +154,28 @@ db_classify(struct db *db, unsigned int no, const char *msg, const char *sql)
 	return r;
 }
 
+/* Closes the multi-row statements. Safe whenever no result is pending:
+ * at the end of a transaction, or when a statement is about to run. */
+static void
+db_big_close(struct db *db)
+{
+	size_t i;
+
+	for (i = 0; i < LIM_DB_BIG_STMTS && db->big[i].sql != NULL; i++) {
+		if (db->cur == db->big[i].stmt)
+			db->cur = NULL;
+		mysql_stmt_close(db->big[i].stmt);
+		db->big[i].stmt = NULL;
+		db->big[i].sql = NULL;
+	}
+}
+
 static void
 db_disconnect(struct db *db)
 {
 	size_t i;
 
+	db_big_close(db);
 	for (i = 0; i < LIM_DB_STMT_CACHE; i++) {
 		if (db->cache[i].stmt != NULL)
 			mysql_stmt_close(db->cache[i].stmt);
@@ -240,7 +261,7 @@ db_close(struct db *db)
 static enum db_res
 db_prepare(struct db *db, const char *sql, MYSQL_STMT **out)
 {
-	size_t h = ((uintptr_t)sql >> 3) % LIM_DB_STMT_CACHE, i, n;
+	size_t h = ((uintptr_t)sql >> 3) % LIM_DB_STMT_CACHE, i, n, b;
 	MYSQL_STMT *st;
 	enum db_res r;
 
@@ -253,6 +274,11 @@ db_prepare(struct db *db, const char *sql, MYSQL_STMT **out)
 		if (db->cache[i].sql == NULL)
 			break;
 	}
+	for (b = 0; b < LIM_DB_BIG_STMTS && db->big[b].sql != NULL; b++)
+		if (db->big[b].sql == sql) {
+			*out = db->big[b].stmt;
+			return DB_OK;
+		}
 	if (n == LIM_DB_STMT_CACHE) {
 		fprintf(stderr, "level=error component=db error=\"statement "
 		    "cache full: raise LIM_DB_STMT_CACHE\"\n");
@@ -269,8 +295,17 @@ db_prepare(struct db *db, const char *sql, MYSQL_STMT **out)
 			db_disconnect(db);
 		return r;
 	}
-	db->cache[i].sql = sql;
-	db->cache[i].stmt = st;
+	if (mysql_stmt_param_count(st) > LIM_DB_PARAMS) {
+		if (b == LIM_DB_BIG_STMTS) {	/* full: no result is pending */
+			db_big_close(db);
+			b = 0;
+		}
+		db->big[b].sql = sql;
+		db->big[b].stmt = st;
+	} else {
+		db->cache[i].sql = sql;
+		db->cache[i].stmt = st;
+	}
 	*out = st;
 	return DB_OK;
 }
@@ -649,6 +684,7 @@ db_commit(struct db *db)
 
 	r = db_run(db, db_txn_stmts[1], NULL, 0);
 	db->in_txn = 0;
+	db_big_close(db);
 	return r;
 }
 
@@ -658,6 +694,7 @@ db_rollback(struct db *db)
 	if (db->my != NULL && db->in_txn)
 		(void)db_run(db, db_txn_stmts[2], NULL, 0);
 	db->in_txn = 0;
+	db_big_close(db);
 }
 
 enum db_res

@@ -75,8 +75,11 @@
 #define LIM_DB_ROWS_MAX       128          /* rows (or IN-list values) in one multi-row statement:
                                             * 1000 batch items in ~8 statements a step; texts exist
                                             * for the powers of two up to it (db_multi_sql) */
-#define LIM_DB_STMT_CACHE     512          /* prepared statements per connection (open addressing);
-                                            * the multi-row texts add ~100 */
+#define LIM_DB_STMT_CACHE     512          /* prepared statements per connection (open addressing) */
+#define LIM_DB_BIG_STMTS      64           /* statements with more than LIM_DB_PARAMS parameters
+                                            * kept until the transaction ends: a batch re-prepares
+                                            * its multi-row texts, and 64 idle connections do not
+                                            * hold ~1 MiB of them each */
 
 /* Aggregates: hot rows are split into shards so that concurrent awards do
  * not queue on one row lock; stats sum over the shards. */
@@ -94,6 +97,11 @@
  * in another perkd process a revoked key works for at most this long. */
 #define LIM_KEY_CACHE_TTL_S   5
 #define LIM_KEY_CACHE_SLOTS   256          /* direct-mapped; orgs are few, a collision only costs a lookup */
+
+/* Tier-ladder cache (loyalty/ly_tiers.c): perkd keeps the ladder this
+ * long, so GET /v1/me costs one round trip. A change through this process
+ * shows at once; one made by perkctl or another perkd within this long. */
+#define LIM_LADDER_CACHE_TTL_S 5
 
 /* Catalogue: vouchers, partner checks, passes */
 #define LIM_VOUCHER_BYTES     16           /* contract: a voucher code carries >= 128 random bits */

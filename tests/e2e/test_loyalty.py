@@ -157,6 +157,31 @@ class Loyalty(unittest.TestCase):
         self.assertEqual(st2, 200)
         self.assertNotEqual(doc["items"][0]["code"], doc2["items"][0]["code"])
 
+    def test_ladder_change_shows_at_once_in_me(self):
+        """perkd keeps the ladder in memory; a change through the API must
+        not wait for the cache to run out."""
+        sub = new_subject("lad")
+        enroll(sub)
+        st, _, _ = award(sub, ref("lad"))
+        self.assertEqual(st, 201)
+        st, doc, _ = me(sub)                    # the ladder is now cached
+        self.assertEqual((st, doc["lifetime_points"]), (200, 50))
+        st, ladder, _ = call("GET", "/v1/tiers")
+        self.assertEqual(st, 200)
+        changed = dict(ladder, star_points=7, stars_per_flag=1)
+        mk = ENV["PERKD_MANAGER_KEY"]
+        try:
+            st, doc, _ = call("PUT", "/v1/admin/tiers", changed, mk)
+            self.assertEqual(st, 200, doc)
+            st, doc, _ = me(sub)
+            self.assertEqual(st, 200)
+            self.assertEqual((doc["tier"]["stars"], doc["tier"]["flags"]), (7, 7))
+        finally:
+            st, doc, _ = call("PUT", "/v1/admin/tiers", ladder, mk)
+            self.assertEqual(st, 200, doc)
+        st, doc, _ = me(sub)
+        self.assertEqual(doc["tier"]["stars"], 50 // ladder["star_points"])
+
     def test_race_twenty_distinct_references_all_credited_once(self):
         sub = new_subject("race1")
         enroll(sub)

@@ -741,6 +741,44 @@ ladder__put_then_get__same_ladder_and_bad_refused(void **state)
 }
 
 static void
+ladder_cache__kept_for_ttl_until_forgotten(void **state)
+{
+	struct itest *t = *state;
+	static const char *const rename = "UPDATE tiers SET name = 'Bronze' "
+	    "WHERE min_lifetime_points = 500";
+	struct ly_ladder l = { 3, { { "Member", 0 }, { "Silver", 500 },
+	    { "Gold", 2000 } }, 50, 4 }, got;
+
+	/* without a TTL every read sees the database */
+	ly_ladder_cache_ttl(0);
+	assert_int_equal(ly_ladder_put(t->db, &l), LY_OK);
+	assert_int_equal(ly_ladder_get(t->db, &got), LY_OK);
+	assert_string_equal(got.tiers[1].name, "Silver");
+	assert_int_equal(db_exec(t->db, rename, NULL, 0), DB_OK);
+	assert_int_equal(ly_ladder_get(t->db, &got), LY_OK);
+	assert_string_equal(got.tiers[1].name, "Bronze");
+
+	/* with one, a change behind the cache's back shows only once the
+	 * ladder is forgotten (or the TTL runs out) */
+	ly_ladder_cache_ttl(3600);
+	assert_int_equal(ly_ladder_put(t->db, &l), LY_OK);
+	assert_int_equal(ly_ladder_get(t->db, &got), LY_OK);
+	assert_string_equal(got.tiers[1].name, "Silver");
+	assert_int_equal(db_exec(t->db, rename, NULL, 0), DB_OK);
+	assert_int_equal(ly_ladder_get(t->db, &got), LY_OK);
+	assert_string_equal(got.tiers[1].name, "Silver");
+	ly_ladder_forget();
+	assert_int_equal(ly_ladder_get(t->db, &got), LY_OK);
+	assert_string_equal(got.tiers[1].name, "Bronze");
+
+	/* a put through this process is seen at once */
+	assert_int_equal(ly_ladder_put(t->db, &l), LY_OK);
+	assert_int_equal(ly_ladder_get(t->db, &got), LY_OK);
+	assert_string_equal(got.tiers[1].name, "Silver");
+	ly_ladder_cache_ttl(0);
+}
+
+static void
 district_cb(const struct ly_district *d, void *arg)
 {
 	struct ly_district *out = arg;
@@ -978,6 +1016,7 @@ main(void)
 		cmocka_unit_test(close__member__erased_closed_counted_and_fresh_on_return),
 		cmocka_unit_test(rules__create_update_and_public_list),
 		cmocka_unit_test(ladder__put_then_get__same_ladder_and_bad_refused),
+		cmocka_unit_test(ladder_cache__kept_for_ttl_until_forgotten),
 		cmocka_unit_test(district__put_creates_then_replaces),
 		cmocka_unit_test(zone__local_day_differs_from_utc__enrolment_and_earning_share_a_cohort),
 		cmocka_unit_test(verify__corrupted_balance__names_the_member),

@@ -382,6 +382,35 @@ enrollment__single_member__cannot_be_singled_out(void **state)
 	free(rows);
 }
 
+/* A small pilot whose history starts with one enrolment has no anchor
+ * day: the overview then withholds member counts (null, as of no day)
+ * instead of claiming 0 members as of today. */
+static void
+overview__no_anchor_day_yet__members_withheld_as_of_none(void **state)
+{
+	struct itest *t = *state;
+	struct cat_overview o;
+	size_t i;
+
+	t_districts(t);
+	t_enrol(t, 3, "east", "", 1, 0);
+	assert_int_equal(cat_stats_overview(t->db, K, &o), LY_OK);
+	assert_true(o.members.null);
+	assert_string_equal(o.members_as_of, "");
+	for (i = 0; i < o.ndistricts; i++)
+		assert_true(o.districts[i].members.null);
+	cat_overview_free(&o);
+
+	/* once every district's flow since the start reaches K, that day
+	 * anchors the counts again */
+	t_enrol(t, 2, "east", "", K, 0);
+	assert_int_equal(cat_stats_overview(t->db, K, &o), LY_OK);
+	assert_false(o.members.null);
+	assert_int_equal(o.members.v, K + 1);
+	assert_true(strlen(o.members_as_of) == 10);
+	cat_overview_free(&o);
+}
+
 static void
 campaign_stats__enrolled_activation_bonus_districts(void **state)
 {
@@ -456,6 +485,9 @@ main(void)
 		    itest_setup, itest_teardown),
 		cmocka_unit_test_setup_teardown(
 		    enrollment__single_member__cannot_be_singled_out,
+		    itest_setup, itest_teardown),
+		cmocka_unit_test_setup_teardown(
+		    overview__no_anchor_day_yet__members_withheld_as_of_none,
 		    itest_setup, itest_teardown),
 		cmocka_unit_test_setup_teardown(
 		    campaign_stats__enrolled_activation_bonus_districts,
