@@ -802,7 +802,8 @@ def c_body_tables():
     """
     {(METHOD, normalised path): [(name, HT_F type, required, min, max,
     nullable), ...] or None} for every route: the ht_field table its
-    handler (or a function of the same file it calls) passes to ht_body();
+    handler (or a function of the same file it calls) passes to ht_body()
+    directly or through a helper that hands its argument on to ht_body();
     [] when it passes NULL (an empty object), None when it reads no body.
     Fails if a handler reaches more than one table.
     """
@@ -831,9 +832,15 @@ def c_body_tables():
             end = text.find("\n}\n", start)
             if start < 0 or end < 0:
                 continue
-            local[m.group(1)] = text[start:end]
-        for fn, body in local.items():
-            funcs[fn] = (body, set(re.findall(r"\b(\w+)\(", body)) & set(local))
+            local[m.group(1)] = (text[m.end():start], text[start:end])
+        # helpers that pass a table they were given on to ht_body()
+        passers = {"ht_body"} | {fn for fn, (params, body) in local.items()
+                                 if any(re.search(rf"\b{re.escape(a)}\b", params)
+                                        for a in re.findall(r"\bht_body\(\s*r,\s*(\w+)", body))}
+        for fn, (params, body) in local.items():
+            given = re.findall(rf"\b(?:{'|'.join(sorted(passers))})\(\s*r,\s*(\w+)", body)
+            funcs[fn] = (body, set(re.findall(r"\b(\w+)\(", body)) & set(local),
+                         {t for t in given if t == "NULL" or t.endswith("_fields")})
     out = {}
     for method, path, handler in _ROUTE_RE.findall(_read("fcgi", "route.c")):
         if handler not in funcs:
@@ -844,8 +851,8 @@ def c_body_tables():
             if fn in seen:
                 continue
             seen.add(fn)
-            body, calls = funcs[fn]
-            used |= set(re.findall(r"\bht_body\(\s*r,\s*(\w+)", body))
+            body, calls, given = funcs[fn]
+            used |= given
             todo += sorted(calls)
         if len(used) > 1:
             raise AssertionError(f"{method} {path} reaches several field tables: {sorted(used)}")
