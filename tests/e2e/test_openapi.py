@@ -1352,7 +1352,8 @@ class RefusalsTest(AnswerChecker):
     """
     Every documented operation, sent the requests any operation may get
     wrong: an invalid Idempotency-Key, another role's credentials, a bad
-    `limit` or `cursor` for a list, a path id with characters no id has,
+    `limit` or `cursor` (400 where the document lists them, ignored by
+    every other GET), a path id with characters no id has,
     and for an operation with a body one of the wrong media type,
     malformed JSON, an unknown field, no fields, deep nesting and over
     512 KiB. Each answer must be one the operation documents (status,
@@ -1386,9 +1387,18 @@ class RefusalsTest(AnswerChecker):
             if "public" not in roles and wrong is not None:
                 self.call(method, tmpl, path, **wrong)
             params = {p.get("$ref", "").rsplit("/", 1)[-1] for p in doc_op.get("parameters", [])}
-            if "Limit" in params:
-                for query in ("limit=0", "limit=501", "limit=x", "cursor=forged"):
-                    self.call(method, tmpl, f"{path}?{query}", **right)
+            # perkd reads `limit` and `cursor` exactly where the document
+            # says so: a bad one is refused there and ignored elsewhere
+            for query in ("limit=0", "limit=501", "limit=x", "cursor=forged"):
+                if "Limit" in params:
+                    r = self.call(method, tmpl, f"{path}?{query}", **right)
+                    if r.status != 400:
+                        self.bad.append(f"{method} {tmpl}?{query}: {r.status}, not 400")
+                elif method == "GET" and not any(q.get("in") == "query" and q.get("required")
+                                                 for q in doc_op.get("parameters", [])):
+                    r = self.call(method, tmpl, f"{path}?{query}", **right)
+                    if r.status == 400:
+                        self.bad.append(f"{method} {tmpl}?{query}: 400, for a parameter it does not document")
             if "requestBody" in doc_op:
                 self.call(method, tmpl, path, body="{}", headers={"Content-Type": "text/plain"}, **right)
                 self.call(method, tmpl, path, body='{"a": ', **right)
