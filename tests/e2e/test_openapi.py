@@ -727,6 +727,12 @@ def undeclared_fields(doc, schema, v, path="$"):
     return list(dict.fromkeys(errs))
 
 
+def nginx_problem_codes():
+    """The problem codes nginx answers itself (etc/nginx/problems.conf)."""
+    with open(os.path.join(ROOT, "etc", "nginx", "problems.conf"), encoding="utf-8") as f:
+        return set(re.findall(r'"code":"([a-z_]+)"', f.read()))
+
+
 def emitted_problem_codes():
     """
     The problem codes perkd can answer (its one table, fcgi/problem.c:
@@ -735,8 +741,7 @@ def emitted_problem_codes():
     """
     with open(os.path.join(ROOT, "fcgi", "problem.c"), encoding="utf-8") as f:
         perkd = set(re.findall(r'\{\s*\d{3},\s*"([a-z_]+)"', f.read())) - {"ok"}
-    with open(os.path.join(ROOT, "etc", "nginx", "problems.conf"), encoding="utf-8") as f:
-        nginx = set(re.findall(r'"code":"([a-z_]+)"', f.read()))
+    nginx = nginx_problem_codes()
     if len(perkd) < 20 or not nginx:
         raise AssertionError(f"read only {len(perkd)} codes from fcgi/problem.c and "
                              f"{len(nginx)} from etc/nginx/problems.conf: has their layout changed?")
@@ -1033,14 +1038,16 @@ class AnswerChecker(unittest.TestCase):
     stack and records how its answer departs from the document: the status
     is documented for the operation, the media type too, a JSON body
     matches the schema and declares every field it has, a problem's `code`
-    is one the operation lists, required response headers are present, and
-    a CSV's header line is the documented one. tearDown fails the test
-    with every departure at once.
+    is one the operation lists, required response headers are present (and
+    X-Request-Id and Cache-Control: no-store on all but the web server's
+    own errors), a CSV's header line is the documented one, and no answer
+    is a 500. tearDown fails the test with every departure at once.
     """
 
     @classmethod
     def setUpClass(cls):
         cls.doc = _doc()
+        cls.nginx_codes = nginx_problem_codes()
         here = os.path.dirname(os.path.abspath(__file__))
         if here not in sys.path:
             sys.path.insert(0, here)
@@ -1075,6 +1082,13 @@ class AnswerChecker(unittest.TestCase):
             # documented for every operation, because it can happen, but
             # always a bug
             self.bad.append(f"{where}: internal_error ({r.text[:160]!r})")
+        # the document's conventions: on every answer but the errors the
+        # web server answers itself
+        if not (r.json and r.json.get("code") in self.nginx_codes):
+            if not r.headers.get("x-request-id"):
+                self.bad.append(f"{where}: no X-Request-Id")
+            if "no-store" not in r.headers.get("cache-control", ""):
+                self.bad.append(f"{where}: Cache-Control {r.headers.get('cache-control')!r}, not no-store")
         resp = op["responses"].get(str(r.status))
         if resp is None:
             self.bad.append(f"{where}: status not documented ({r.text[:160]!r})")
