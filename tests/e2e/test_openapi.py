@@ -281,6 +281,23 @@ class OpenApiFileTest(unittest.TestCase):
         self.assertEqual(yaml_load("a: [1, 'x y', {b: 'c: d'}]\nn: ~\nt: |-\n  one\n  two\n"),
                          {"a": [1, "x y", {"b": "c: d"}], "n": None, "t": "one\ntwo"})
 
+    def test_undeclared_fields_are_found(self):
+        doc = {"components": {"schemas": {
+            "A": {"type": "object", "properties": {"a": {"type": "integer"}}},
+            "B": {"type": "object", "properties": {"b": {"type": "string"}}}}}}
+        a, b = {"$ref": "#/components/schemas/A"}, {"$ref": "#/components/schemas/B"}
+        self.assertEqual(undeclared_fields(doc, {"allOf": [a, b]}, {"a": 1, "b": "x"}), [])
+        self.assertEqual(undeclared_fields(doc, {"type": "array", "items": a}, [{"a": 1}, {"c": 2}]),
+                         ["$[1]: 'c' is not declared"])
+        # oneOf: only the alternative the value matches declares its fields
+        self.assertEqual(undeclared_fields(doc, {"oneOf": [
+            {"allOf": [a, {"required": ["a"]}]}, {"allOf": [b, {"required": ["b"]}]}]},
+            {"b": "x", "a": "not an integer"}), ["$: 'a' is not declared"])
+        self.assertEqual(undeclared_fields(doc, {"type": "object", "additionalProperties": True},
+                                           {"z": {"y": 1}}), [])
+        self.assertEqual(undeclared_fields(doc, {"type": "object", "properties": {"o": a}},
+                                           {"o": {"a": 1, "n": None}}), ["$.o: 'n' is not declared"])
+
     def test_every_operation_has_a_role_matching_its_security(self):
         bad = []
         for (method, path), op in sorted(read_operations(OPENAPI).items(), key=lambda kv: kv[0][::-1]):
@@ -653,6 +670,69 @@ def schema_errors(doc, schema, v, path="$"):
     return errs
 
 
+def _applicable(doc, schema, v):
+    """
+    The schemas that describe value v under schema: schema itself, what its
+    `$ref` points to, every `allOf` member, and the `oneOf`/`anyOf`
+    alternatives that v matches, recursively.
+    """
+    out = [schema]
+    if "$ref" in schema:
+        target = doc
+        for part in schema["$ref"][2:].split("/"):
+            target = target[part]
+        out += _applicable(doc, target, v)
+    for sub in schema.get("allOf", []):
+        out += _applicable(doc, sub, v)
+    for key in ("oneOf", "anyOf"):
+        for sub in schema.get(key, []):
+            if not schema_errors(doc, sub, v):
+                out += _applicable(doc, sub, v)
+    return out
+
+
+def undeclared_fields(doc, schema, v, path="$"):
+    """
+    Members of JSON objects inside v that schema does not declare: a stricter
+    reading than JSON Schema's (whose objects are open unless
+    `additionalProperties: false`), because the document is to name every
+    field perkd actually sends. An object is open only where a schema says
+    so explicitly (`additionalProperties: true` or a schema for them).
+    Returns a list of "path: message" strings (empty = every field declared).
+    """
+    schemas = _applicable(doc, schema, v)
+    errs = []
+    if isinstance(v, dict):
+        props, extra = {}, []
+        for s in schemas:
+            for name, sub in s.get("properties", {}).items():
+                props.setdefault(name, []).append(sub)
+            more = s.get("additionalProperties")
+            if more is True or isinstance(more, dict):
+                extra.append(more)
+        for name, item in v.items():
+            subs = props.get(name) or extra
+            if not subs:
+                errs.append(f"{path}: {name!r} is not declared")
+            for sub in subs:
+                if sub is True:
+                    continue    # anything goes here, declared as such
+                errs += undeclared_fields(doc, sub, item, f"{path}.{name}")
+    elif isinstance(v, list):
+        for s in schemas:
+            if "items" in s:
+                for i, item in enumerate(v):
+                    errs += undeclared_fields(doc, s["items"], item, f"{path}[{i}]")
+    # several schemas may declare the same member: report each finding once
+    return list(dict.fromkeys(errs))
+
+
+def nginx_problem_codes():
+    """The problem codes nginx answers itself (etc/nginx/problems.conf)."""
+    with open(os.path.join(ROOT, "etc", "nginx", "problems.conf"), encoding="utf-8") as f:
+        return set(re.findall(r'"code":"([a-z_]+)"', f.read()))
+
+
 def emitted_problem_codes():
     """
     The problem codes perkd can answer (its one table, fcgi/problem.c:
@@ -661,8 +741,7 @@ def emitted_problem_codes():
     """
     with open(os.path.join(ROOT, "fcgi", "problem.c"), encoding="utf-8") as f:
         perkd = set(re.findall(r'\{\s*\d{3},\s*"([a-z_]+)"', f.read())) - {"ok"}
-    with open(os.path.join(ROOT, "etc", "nginx", "problems.conf"), encoding="utf-8") as f:
-        nginx = set(re.findall(r'"code":"([a-z_]+)"', f.read()))
+    nginx = nginx_problem_codes()
     if len(perkd) < 20 or not nginx:
         raise AssertionError(f"read only {len(perkd)} codes from fcgi/problem.c and "
                              f"{len(nginx)} from etc/nginx/problems.conf: has their layout changed?")
@@ -691,6 +770,197 @@ class ProblemCodesTest(unittest.TestCase):
         if unknown:
             self.fail("docs/openapi.yaml shows problem codes that neither fcgi/problem.c "
                       "nor etc/nginx/problems.conf has: " + ", ".join(unknown))
+
+
+# ---- request bodies: perkd's validator tables against the document -------
+
+_FN_RE = re.compile(r"^([a-z_][a-z0-9_]*)\(", re.M)
+_TABLE_RE = re.compile(r"static const struct ht_field (\w+)\[\] = \{(.*?)\n\};", re.S)
+_FIELD_RE = re.compile(r'\{\s*"(\w+)",\s*HT_F_(\w+),\s*(\d),\s*([-\w ]+?),\s*([-\w ]+?),\s*(\d)\s*\}')
+_ROUTE_RE = re.compile(r'\{\s*"([A-Z]+)",\s*"([^"]+)",\s*\w+,\s*(\w+),')
+# HT_F_* -> (JSON Schema type, its bounds keywords)
+_FTYPES = {"STRING": ("string", "minLength", "maxLength"),
+           "INT": ("integer", "minimum", "maximum"),
+           "NUMBER": ("number", "minimum", "maximum"),
+           "BOOL": ("boolean", None, None),
+           "TIME": ("string", None, None),
+           "STRINGS": ("array", "minItems", "maxItems"),
+           "OBJECT": ("object", None, None),
+           "ARRAY": ("array", "minItems", "maxItems")}
+
+
+def _read(*parts):
+    with open(os.path.join(ROOT, *parts), encoding="utf-8") as f:
+        return f.read()
+
+
+def c_limits():
+    """{LIM_NAME: value} of sql/perkd_limits.h (plain integer defines)."""
+    out = {}
+    for name, value in re.findall(r"^#define (LIM_\w+)\s+\(?(-?\d+)(?:U?LL|U?L)?\)?\s*(?:/\*.*)?$",
+                                  _read("sql", "perkd_limits.h"), flags=re.M):
+        out[name] = int(value)
+    return out
+
+
+def c_body_tables():
+    """
+    {(METHOD, normalised path): [(name, HT_F type, required, min, max,
+    nullable), ...] or None} for every route: the ht_field table its
+    handler (or a function of the same file it calls) passes to ht_body()
+    directly or through a helper that hands its argument on to ht_body();
+    [] when it passes NULL (an empty object), None when it reads no body.
+    Fails if a handler reaches more than one table.
+    """
+    limits = c_limits()
+
+    def number(text):
+        text = text.strip()
+        if re.fullmatch(r"-?\d+", text):
+            return int(text)
+        m = re.fullmatch(r"(LIM_\w+)(?:\s*-\s*(\d+))?", text)
+        if not m or m.group(1) not in limits:
+            raise AssertionError(f"cannot evaluate the bound {text!r} of a field table")
+        return limits[m.group(1)] - int(m.group(2) or 0)
+
+    funcs, tables = {}, {}
+    for name in sorted(os.listdir(os.path.join(ROOT, "fcgi"))):
+        if not (name.startswith("h_") and name.endswith(".c")):
+            continue
+        text = _read("fcgi", name)
+        for t, rows in _TABLE_RE.findall(text):
+            tables[t] = [(f, ty, int(req), number(lo), number(hi), int(nul))
+                         for f, ty, req, lo, hi, nul in _FIELD_RE.findall(rows)]
+        local = {}
+        for m in _FN_RE.finditer(text):
+            start = text.find("\n{\n", m.end())
+            end = text.find("\n}\n", start)
+            if start < 0 or end < 0:
+                continue
+            local[m.group(1)] = (text[m.end():start], text[start:end])
+        # helpers that pass a table they were given on to ht_body()
+        passers = {"ht_body"} | {fn for fn, (params, body) in local.items()
+                                 if any(re.search(rf"\b{re.escape(a)}\b", params)
+                                        for a in re.findall(r"\bht_body\(\s*r,\s*(\w+)", body))}
+        for fn, (params, body) in local.items():
+            given = re.findall(rf"\b(?:{'|'.join(sorted(passers))})\(\s*r,\s*(\w+)", body)
+            funcs[fn] = (body, set(re.findall(r"\b(\w+)\(", body)) & set(local),
+                         {t for t in given if t == "NULL" or t.endswith("_fields")})
+    out = {}
+    for method, path, handler in _ROUTE_RE.findall(_read("fcgi", "route.c")):
+        if handler not in funcs:
+            raise AssertionError(f"handler {handler} of {method} {path} not found in fcgi/h_*.c")
+        seen, todo, used = set(), [handler], set()
+        while todo:
+            fn = todo.pop()
+            if fn in seen:
+                continue
+            seen.add(fn)
+            body, calls, given = funcs[fn]
+            used |= given
+            todo += sorted(calls)
+        if len(used) > 1:
+            raise AssertionError(f"{method} {path} reaches several field tables: {sorted(used)}")
+        t = used.pop() if used else None
+        out[(method, normalise(path))] = None if t is None else ([] if t == "NULL" else tables[t])
+    return out
+
+
+def _resolve(doc, schema):
+    while "$ref" in schema:
+        target = doc
+        for part in schema["$ref"][2:].split("/"):
+            target = target[part]
+        schema = dict(target, **{k: v for k, v in schema.items() if k != "$ref"})
+    return schema
+
+
+# Fields a handler checks by hand rather than with its table, and why the
+# document rightly differs from the table there.
+HAND_CHECKED = {
+    # anything but `true` is 422 consent_required: the document says
+    # required, const true, and lists consent_required
+    (("POST", "/v1/me/enroll"), "consent"),
+}
+
+
+def body_table_errors(doc, table, schema, method_path=None):
+    """How a request body schema departs from perkd's field table."""
+    schema = _resolve(doc, schema)
+    props = schema.get("properties", {})
+    required = set(schema.get("required", []))
+    errs = []
+    if schema.get("additionalProperties") is not False:
+        errs.append("the schema does not say additionalProperties: false (perkd refuses unknown fields)")
+    for name, ftype, req, lo, hi, nullable in table:
+        if name not in props:
+            errs.append(f"{name!r}: accepted by perkd, not in the schema")
+            continue
+        p = _resolve(doc, props[name])
+        alts = [_resolve(doc, a) for a in p.get("oneOf", p.get("anyOf", []))] or [p]
+        types = []
+        for a in alts:
+            types += a.get("type") if isinstance(a.get("type"), list) else [a.get("type")]
+        if (method_path, name) in HAND_CHECKED:
+            continue
+        want = _FTYPES[ftype][0]
+        # the bounds and format are those of the alternative of perkd's type
+        p = next((a for a in alts if want in (a.get("type") if isinstance(a.get("type"), list)
+                                              else [a.get("type")])), p)
+        want, lo_kw, hi_kw = _FTYPES[ftype]
+        if want not in types:
+            errs.append(f"{name!r}: perkd wants {want}, the schema says {p.get('type')}")
+        if ftype == "TIME" and p.get("format") != "date-time":
+            errs.append(f"{name!r}: perkd wants an RFC 3339 time, the schema has no format: date-time")
+        if bool(req) != (name in required):
+            errs.append(f"{name!r}: required by perkd: {bool(req)}, by the schema: {name in required}")
+        if bool(nullable) != ("null" in types):
+            errs.append(f"{name!r}: null accepted by perkd: {bool(nullable)}, by the schema: {'null' in types}")
+        # INT's upper bound in the table is the largest value; a bound the
+        # schema leaves out is the JSON integer range for INT (+-2^53)
+        for kw, bound in ((lo_kw, lo), (hi_kw, hi)):
+            if kw is None:
+                continue
+            have = p.get(kw)
+            if ftype == "STRING" and have is None and (
+                    "enum" in p or "const" in p or (kw == "minLength" and (
+                        bound == 0 or ("pattern" in p and not re.search(p["pattern"], ""))))):
+                continue    # the enum, const or a pattern no empty string matches bounds it
+            if ftype in ("STRINGS", "ARRAY") and kw == "minItems" and bound == 0 and have is None:
+                continue
+            if have != bound:
+                errs.append(f"{name!r}: perkd's {kw} is {bound}, the schema's {have}")
+    names = {f[0] for f in table}
+    errs += [f"{name!r}: in the schema, unknown to perkd" for name in props if name not in names]
+    return errs
+
+
+class RequestBodiesTest(unittest.TestCase):
+    """Each operation's request body schema is the field table perkd
+    validates it with: the same fields, types, required fields, nulls and
+    bounds (nested objects, checked by hand in the handlers, aside)."""
+
+    def test_request_bodies_match_the_field_tables(self):
+        doc = _doc()
+        bad, checked = [], 0
+        for (method, path), table in sorted(c_body_tables().items(), key=lambda kv: kv[0][::-1]):
+            tmpl = next(p for p in doc["paths"] if normalise(p) == path)
+            op = doc["paths"][tmpl][method.lower()]
+            body = op.get("requestBody")
+            if table is None:
+                if body is not None:
+                    bad.append(f"{method} {tmpl}: documents a body perkd does not read")
+                continue
+            if body is None:
+                if table:
+                    bad.append(f"{method} {tmpl}: perkd reads a body the document does not show")
+                continue
+            checked += 1
+            schema = body["content"]["application/json"]["schema"]
+            bad += [f"{method} {tmpl}: {e}" for e in body_table_errors(doc, table, schema, (method, path))]
+        self.assertGreaterEqual(checked, 15, "too few request bodies compared: has the layout changed?")
+        if bad:
+            self.fail("\n" + "\n".join(bad))
 
 
 class RoutesDocumentedTest(unittest.TestCase):
@@ -761,21 +1031,23 @@ def _doc():
         return yaml_load(f.read())
 
 
-class ConformanceTest(unittest.TestCase):
+class AnswerChecker(unittest.TestCase):
     """
-    Drives every documented operation on the running stack (a fresh
-    resident, the demo's issuer, partner and manager keys) and checks each
-    answer against docs/openapi.yaml: the status is documented for the
-    operation, the media type too, a JSON body matches the schema, a
-    problem's `code` is one the operation lists, required response headers
-    are present, and a CSV's header line is the documented one. Manager
-    calls are reads and refusals only, so shared demo data is not changed;
-    the partner flow uses one unit of one of the demo partner's perks.
+    The base of the tests that check real answers against docs/openapi.yaml
+    (it has no tests of its own): call() sends one request to the running
+    stack and records how its answer departs from the document: the status
+    is documented for the operation, the media type too, a JSON body
+    matches the schema and declares every field it has, a problem's `code`
+    is one the operation lists, required response headers are present (and
+    X-Request-Id and Cache-Control: no-store on all but the web server's
+    own errors), a CSV's header line is the documented one, and no answer
+    is a 500. tearDown fails the test with every departure at once.
     """
 
     @classmethod
     def setUpClass(cls):
         cls.doc = _doc()
+        cls.nginx_codes = nginx_problem_codes()
         here = os.path.dirname(os.path.abspath(__file__))
         if here not in sys.path:
             sys.path.insert(0, here)
@@ -806,6 +1078,17 @@ class ConformanceTest(unittest.TestCase):
         self.seen += 1
         where = f"{method} {tmpl} -> {r.status}"
         op = self.doc["paths"][tmpl][method.lower()]
+        if r.status == 500:
+            # documented for every operation, because it can happen, but
+            # always a bug
+            self.bad.append(f"{where}: internal_error ({r.text[:160]!r})")
+        # the document's conventions: on every answer but the errors the
+        # web server answers itself
+        if not (r.json and r.json.get("code") in self.nginx_codes):
+            if not r.headers.get("x-request-id"):
+                self.bad.append(f"{where}: no X-Request-Id")
+            if "no-store" not in r.headers.get("cache-control", ""):
+                self.bad.append(f"{where}: Cache-Control {r.headers.get('cache-control')!r}, not no-store")
         resp = op["responses"].get(str(r.status))
         if resp is None:
             self.bad.append(f"{where}: status not documented ({r.text[:160]!r})")
@@ -831,6 +1114,7 @@ class ConformanceTest(unittest.TestCase):
                 self.bad.append(f"{where}: body is not JSON")
                 return r
             self.bad += [f"{where}: {e}" for e in schema_errors(self.doc, media["schema"], r.json)]
+            self.bad += [f"{where}: {e}" for e in undeclared_fields(self.doc, media["schema"], r.json)]
             if r.content_type == "application/problem+json":
                 codes = set()
                 for ex in media.get("examples", {}).values():
@@ -845,6 +1129,18 @@ class ConformanceTest(unittest.TestCase):
             if got != want:
                 self.bad.append(f"{where}: CSV header {got!r}, documented {want!r}")
         return r
+
+
+class ConformanceTest(AnswerChecker):
+    """
+    Drives every documented operation on the running stack (a fresh
+    resident, the demo's issuer, partner and manager keys) and checks each
+    answer (AnswerChecker.call). Manager calls are reads and refusals,
+    except for things of the test's own (a free perk of its own partner
+    organisation and a rule, both switched off again, and a campaign in
+    2099 that boosts nothing), so shared demo data is not changed; the
+    partner flow uses one unit of one of the demo partner's perks.
+    """
 
     def test_public_answers_conform(self):
         for path in ("/healthz", "/readyz", "/metrics", "/v1/rules", "/v1/perks",
@@ -955,6 +1251,25 @@ class ConformanceTest(unittest.TestCase):
                 self.call("DELETE", "/v1/me/redemptions/{id}", "/v1/me/redemptions/" + r.json["id"], token=tok)
         self.call("DELETE", "/v1/me/redemptions/{id}", "/v1/me/redemptions/red_NOSUCHVOUCHER", token=tok)
         self.call("GET", "/v1/me/redemptions", token=tok)
+        # a free voucher of this test's own partner: the manager's view of a
+        # perk (nulls for "unset"), a redemption that costs nothing, its
+        # cancel; then the perk is switched off, out of the catalogue again
+        perks = "/v1/admin/perks"
+        free = self.call("POST", perks, key=lib.MANAGER_KEY, body={
+            "title": lib.unique("openapi-free"), "description": "", "partner": org.json["id"],
+            "kind": "voucher", "cost_points": 0, "stock": 1, "min_tier": None, "valid_to": None})
+        if free.status == 201:
+            r = self.call("POST", "/v1/me/redemptions", body={"perk_id": free.json["id"]}, token=tok)
+            if r.status == 201:
+                if r.json["points"] != 0:
+                    self.bad.append(f"POST /v1/me/redemptions: a free voucher cost {r.json['points']}")
+                self.call("DELETE", "/v1/me/redemptions/{id}", "/v1/me/redemptions/" + r.json["id"], token=tok)
+            else:
+                self.bad.append(f"POST /v1/me/redemptions: a free voucher got {r!r}")
+            self.call("PATCH", perks + "/{id}", f"{perks}/{free.json['id']}", body={"active": False},
+                      key=lib.MANAGER_KEY)
+        else:
+            self.bad.append(f"POST /v1/admin/perks: a free voucher perk got {free!r}")
         # passes
         own = [p["id"] for p in self.call("GET", "/v1/perks", "/v1/perks?limit=500").json["items"]
                if p["partner"] == names.get(lib.PARTNER_ORG)]
@@ -997,6 +1312,28 @@ class ConformanceTest(unittest.TestCase):
         for cid in ([camps[0]["id"]] if camps else []) + ["cmp_NOSUCHCAMPAIGN"]:
             self.call("GET", cs, cs.replace("{id}", cid), **m)
             self.call("GET", cs, cs.replace("{id}", cid) + "?format=csv", **m)
+        # a rule and a campaign of this test's own, so that the manager's
+        # answers for them are checked too: the rule is switched off again,
+        # the campaign lies in 2099 and boosts nothing
+        rule = self.call("POST", "/v1/admin/rules", body={
+            "code": lib.unique("openapi_rule").lower().replace("-", "_"), "title": "t",
+            "description": "", "points": 1, "daily_cap": None, "issuers": []}, **m)
+        if rule.status == 201:
+            self.call("PATCH", "/v1/admin/rules/{code}", "/v1/admin/rules/" + rule.json["code"],
+                      body={"active": False}, **m)
+        else:
+            self.bad.append(f"POST /v1/admin/rules: {rule!r}")
+        district = self.call("GET", "/v1/districts").json["items"][0]["code"]
+        camp = self.call("POST", "/v1/admin/campaigns", body={
+            "name": "t", "code": lib.unique("openapi-cmp").lower(), "starts_at": "2099-01-01T00:00:00Z",
+            "ends_at": "2099-02-01T00:00:00Z", "districts": [district], "enrollment_target": None,
+            "bonus": None}, **m)
+        if camp.status == 201:
+            self.call("PATCH", "/v1/admin/campaigns/{id}", "/v1/admin/campaigns/" + camp.json["id"],
+                      body={"name": "t2", "enrollment_target": 10}, **m)
+            self.call("GET", cs, cs.replace("{id}", camp.json["id"]) + "?format=csv", **m)
+        else:
+            self.bad.append(f"POST /v1/admin/campaigns: {camp!r}")
         # refusals only: nothing below changes the programme
         rules = self.call("GET", "/v1/rules").json["items"]
         tiers = self.call("GET", "/v1/tiers").json
@@ -1023,6 +1360,70 @@ class ConformanceTest(unittest.TestCase):
                                                               ends_at="2027-01-01T00:00:00Z"), **m)
         self.call("PATCH", "/v1/admin/campaigns/{id}", "/v1/admin/campaigns/cmp_NOSUCHCAMPAIGN",
                   body={"name": "x"}, **m)
+
+
+class RefusalsTest(AnswerChecker):
+    """
+    Every documented operation, sent the requests any operation may get
+    wrong: an invalid Idempotency-Key, another role's credentials, a bad
+    `limit` or `cursor` (400 where the document lists them, ignored by
+    every other GET), a path id with characters no id has,
+    and for an operation with a body one of the wrong media type,
+    malformed JSON, an unknown field, no fields, deep nesting and over
+    512 KiB. Each answer must be one the operation documents (status,
+    problem code, schema, headers: the checks of AnswerChecker.call). All
+    of them are refused before any effect, so nothing in the programme
+    changes.
+    """
+
+    PROBE_ID = "zz_openapi_probe"
+
+    def _credentials(self, roles, token):
+        """Keyword arguments for lib.request: credentials with one of
+        roles, and credentials with none of them (None if every role may
+        call)."""
+        lib = self.lib
+        cred = {"resident": {"token": token}, "issuer": {"key": lib.ISSUER_KEY},
+                "partner": {"key": lib.PARTNER_KEY}, "manager": {"key": lib.MANAGER_KEY},
+                "public": {}}
+        right = cred[sorted(roles)[0]]
+        wrong = next((cred[r] for r in ("partner", "issuer", "resident") if r not in roles), None)
+        return right, wrong
+
+    def test_refusals_are_documented(self):
+        token = self.lib.mint_token(self.lib.unique("openapi-refusals"))
+        for (method, tmpl), op in sorted(read_operations(OPENAPI).items(), key=lambda kv: kv[0][::-1]):
+            roles = roles_of(op["role"])
+            right, wrong = self._credentials(roles, token)
+            path = PARAM_RE.sub(self.PROBE_ID, tmpl)
+            doc_op = self.doc["paths"][tmpl][method.lower()]
+            self.call(method, tmpl, path, headers={"Idempotency-Key": "k" * 129}, **right)
+            if "public" not in roles and wrong is not None:
+                self.call(method, tmpl, path, **wrong)
+            params = {p.get("$ref", "").rsplit("/", 1)[-1] for p in doc_op.get("parameters", [])}
+            # perkd reads `limit` and `cursor` exactly where the document
+            # says so: a bad one is refused there and ignored elsewhere
+            for query in ("limit=0", "limit=501", "limit=x", "cursor=forged"):
+                if "Limit" in params:
+                    r = self.call(method, tmpl, f"{path}?{query}", **right)
+                    if r.status != 400:
+                        self.bad.append(f"{method} {tmpl}?{query}: {r.status}, not 400")
+                elif method == "GET" and not any(q.get("in") == "query" and q.get("required")
+                                                 for q in doc_op.get("parameters", [])):
+                    r = self.call(method, tmpl, f"{path}?{query}", **right)
+                    if r.status == 400:
+                        self.bad.append(f"{method} {tmpl}?{query}: 400, for a parameter it does not document")
+            if "requestBody" in doc_op:
+                self.call(method, tmpl, path, body="{}", headers={"Content-Type": "text/plain"}, **right)
+                self.call(method, tmpl, path, body='{"a": ', **right)
+                self.call(method, tmpl, path, body={"zz_unknown_field": 1}, **right)
+                self.call(method, tmpl, path, body={}, **right)
+                self.call(method, tmpl, path, body="[" * 40 + "]" * 40, **right)
+                self.call(method, tmpl, path, body=" " * (600 * 1024), **right)
+            if PARAM_RE.search(tmpl):
+                self.call(method, tmpl, PARAM_RE.sub("bad%20id", tmpl), **right)
+        if self.seen < 100:
+            self.fail(f"only {self.seen} probes sent: were the operations read?")
 
 
 if __name__ == "__main__":
