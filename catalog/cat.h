@@ -120,9 +120,6 @@ const char	*cat_kind_str(enum cat_kind k);
  * LY_TIER_TOO_LOW if not or if the tier left the ladder. */
 enum ly_res	cat_member_tier_check(struct db *db, uint64_t member_id,
 		    const char *min_tier) CAT_WARN_UNUSED;
-/* Adds a row to the member's access log: the org and the time only. */
-enum ly_res	cat_access_log(struct db *db, uint64_t member_id,
-		    uint64_t org_id, const char *action) CAT_WARN_UNUSED;
 
 /* ---- redemptions and vouchers (cat_redeem.c) ---- */
 

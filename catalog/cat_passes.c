@@ -236,6 +236,6 @@ cat_pass_check(struct db *db, const struct ly_ctx *ctx, uint64_t org_id,
 		return ly_from_db(r);
 	/* the check touched this member's pass: log it, entitled or not */
 	*entitled = perk.usable && *exp > time(NULL);
-	return cat_access_log(db, (uint64_t)row->col[0].i, org_id,
+	return ly_access_note(db, (uint64_t)row->col[0].i, org_id,
 	    "pass_check");
 }

@@ -45,7 +45,6 @@ enum cat_red_stmt {
 	RED_DUE_CODE,
 	RED_FIND_CODE,
 	RED_USE,
-	RED_ACCESS_LOG,
 	RED_PURGE_IDEM,
 	RED_PURGE_PASSES,
 	RED_STMT__MAX
@@ -95,8 +94,6 @@ static const char *const cat_red_stmts[RED_STMT__MAX] = {
 	[RED_USE] = "UPDATE redemptions SET status = 'used', used_at = ?, "
 	    "used_by = ?, code_sealed = NULL WHERE id = ? AND "
 	    "status = 'issued' AND expires_at > ?",
-	[RED_ACCESS_LOG] = "INSERT INTO access_log (member_id, org_id, "
-	    "action, at) VALUES (?, ?, ?, ?)",
 	[RED_PURGE_IDEM] = "DELETE FROM idempotency WHERE created_at < "
 	    "UTC_TIMESTAMP(6) - INTERVAL ? SECOND LIMIT ?",
 	[RED_PURGE_PASSES] = "DELETE FROM passes WHERE expires_at < "
@@ -128,18 +125,6 @@ cat_member_tier_check(struct db *db, uint64_t member_id, const char *min_tier)
 	if (r != DB_ROW)
 		return ly_from_db(r);
 	return lifetime >= row->col[0].i ? LY_OK : LY_TIER_TOO_LOW;
-}
-
-enum ly_res
-cat_access_log(struct db *db, uint64_t member_id, uint64_t org_id,
-    const char *action)
-{
-	char now[32];
-
-	ly_now(now);
-	struct db_val p[] = { db_int((long long)member_id),
-	    db_int((long long)org_id), db_text(action), db_text(now) };
-	return ly_from_db(db_exec(db, cat_red_stmts[RED_ACCESS_LOG], p, 4));
 }
 
 /* ---- reading vouchers ---- */
@@ -542,7 +527,7 @@ cat_voucher_check(struct db *db, uint64_t org_id, const char *code,
 	ly_now(now);
 	if ((res = cat_voucher_find(db, org_id, code, now, &f, out)) != LY_OK)
 		return res;
-	return cat_access_log(db, f.member_id, org_id, "voucher_check");
+	return ly_access_note(db, f.member_id, org_id, "voucher_check");
 }
 
 enum ly_res
@@ -558,7 +543,7 @@ cat_voucher_use(struct db *db, uint64_t org_id, const char *code,
 	ly_now(now);
 	if ((res = cat_voucher_find(db, org_id, code, now, &f, out)) != LY_OK)
 		return res;
-	if ((res = cat_access_log(db, f.member_id, org_id, "voucher_use")) !=
+	if ((res = ly_access_note(db, f.member_id, org_id, "voucher_use")) !=
 	    LY_OK)
 		return res;
 	struct db_val u[] = { db_text(now), db_int((long long)org_id),

@@ -234,6 +234,15 @@ main(int argc, char *argv[])
 	tids = calloc(cfg.threads, sizeof(*tids));
 	if (workers == NULL || tids == NULL)
 		goto out;
+	{
+		struct db_cfg dc;
+		ht_config_db(&cfg, &dc);
+		if (ly_access_start(&dc) != 0) {
+			fprintf(stderr, "perkd: cannot start the access-log "
+			    "writer\n");
+			goto out;
+		}
+	}
 	for (i = 0; i < cfg.threads; i++) {
 		struct db_cfg dc;
 		enum db_res d;
@@ -266,6 +275,7 @@ main(int argc, char *argv[])
 		pthread_join(tids[i], NULL);
 	rc = 0;
 out:
+	ly_access_stop();	/* after the workers: none waits on it now */
 	if (listen_fd >= 0) {
 		close(listen_fd);
 		unlink(cfg.socket);

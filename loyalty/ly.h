@@ -307,6 +307,19 @@ void		ly_ladder_forget(void);
 enum ly_res	ly_ladder_put(struct db *db, const struct ly_ladder *l)
 		    LY_WARN_UNUSED;
 
+/* ---- the access log (ly_access.c) ---- */
+
+/* Records that org touched the member's data (action: 'award',
+ * 'voucher_check', 'voucher_use', 'pass_check'). Inside a transaction, as
+ * part of it; outside one, through the writer if it runs (committed with
+ * the rows of other requests before this returns), else in autocommit. */
+enum ly_res	ly_access_note(struct db *db, uint64_t member_id,
+		    uint64_t org_id, const char *action) LY_WARN_UNUSED;
+/* Starts the group-commit writer with its own connection (perkd); 0 or
+ * -1. ly_access_stop writes what is queued, then stops it. */
+int		ly_access_start(const struct db_cfg *cfg);
+void		ly_access_stop(void);
+
 /* ---- rules (ly_rules.c) ---- */
 
 struct ly_rule_issuer {

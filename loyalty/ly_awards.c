@@ -35,7 +35,6 @@ enum ly_award_stmt {
 	AWARD_TERMS,
 	AWARD_INSERT,
 	AWARD_FIRST,
-	AWARD_ACCESS,
 	AWARD_STMT__MAX
 };
 
@@ -69,8 +68,6 @@ static const char *const ly_award_stmts[AWARD_STMT__MAX] = {
 	    "COALESCE(a.campaign_id, 0), COALESCE(c.public_id, '') FROM awards a "
 	    "JOIN rules r ON r.id = a.rule_id LEFT JOIN campaigns c ON "
 	    "c.id = a.campaign_id WHERE a.issuer_id = ? AND a.external_ref = ?",
-	[AWARD_ACCESS] = "INSERT INTO access_log (member_id, org_id, action, at) "
-	    "VALUES (?, ?, 'award', ?)",
 };
 
 long long
@@ -202,7 +199,5 @@ ly_award(struct db *db, const struct ly_award_in *in, struct ly_award *out)
 			return res;
 		out->balance = e.balance_after;
 	}
-	struct db_val al[] = { db_int((long long)member_id),
-	    db_int((long long)in->issuer_id), db_text(now) };
-	return ly_from_db(db_exec(db, ly_award_stmts[AWARD_ACCESS], al, 3));
+	return ly_access_note(db, member_id, in->issuer_id, "award");
 }

@@ -98,6 +98,11 @@
 #define LIM_KEY_CACHE_TTL_S   5
 #define LIM_KEY_CACHE_SLOTS   256          /* direct-mapped; orgs are few, a collision only costs a lookup */
 
+/* The access-log writer (loyalty/ly_access.c) commits the rows of
+ * concurrent checks together, in INSERTs of at most this many rows (a
+ * power of two; 4 parameters a row, so the statements stay cached). */
+#define LIM_ACCESS_CHUNK      8
+
 /* Tier-ladder cache (loyalty/ly_tiers.c): perkd keeps the ladder this
  * long, so GET /v1/me costs one round trip. A change through this process
  * shows at once; one made by perkctl or another perkd within this long. */

@@ -46,12 +46,22 @@ slurp(const char *path)
 	return buf;
 }
 
-static struct db *
-connect_to(const char *name)
+void
+itest_db_cfg(const char *name, struct db_cfg *out)
 {
 	struct db_cfg cfg = { getenv("PERKD_TEST_DB_SOCKET"), NULL, 0, name,
 	    "root", NULL };
+
+	*out = cfg;
+}
+
+static struct db *
+connect_to(const char *name)
+{
+	struct db_cfg cfg;
 	enum db_res r;
+
+	itest_db_cfg(name, &cfg);
 	struct db *db;
 
 	if (cfg.socket == NULL) {

@@ -19,6 +19,9 @@ struct itest {
  * (cmocka fail()) if MariaDB is not there. */
 int	itest_setup(void **state);
 int	itest_teardown(void **state);
+/* How to connect to database `name` (t->name for the group's own), for
+ * tests that open more connections. */
+void	itest_db_cfg(const char *name, struct db_cfg *out);
 /* Inserts an active member directly (for domain tests below HTTP). */
 uint64_t itest_member(struct itest *t, const char *district);
 
