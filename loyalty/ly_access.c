@@ -76,8 +76,9 @@ ly_access_insert(struct db *db, uint64_t member_id, uint64_t org_id,
 	return ly_from_db(db_exec(db, ly_access_stmts[ACCESS_INSERT], p, 4));
 }
 
-/* Writes a batch (a list in arrival order, n rows) in one transaction:
- * chunks of a power of two rows, at most LIM_ACCESS_CHUNK. */
+/* Writes a batch (a list in arrival order, n rows) atomically: chunks of
+ * a power of two rows, at most LIM_ACCESS_CHUNK, in one transaction, or
+ * a single chunk in autocommit. */
 static enum ly_res
 ly_access_flush_once(struct db *db, struct ly_access_req *batch, size_t n)
 {
@@ -87,7 +88,9 @@ ly_access_flush_once(struct db *db, struct ly_access_req *batch, size_t n)
 	enum db_res r;
 	size_t k, i;
 
-	if ((r = db_begin(db)) != DB_OK)
+	/* one chunk commits by itself: no START and COMMIT round trips */
+	if ((n > LIM_ACCESS_CHUNK || db_multi_take(n) != n) &&
+	    (r = db_begin(db)) != DB_OK)
 		return ly_from_db(r);
 	for (; n > 0; n -= k) {
 		k = db_multi_take(n < LIM_ACCESS_CHUNK ? n : LIM_ACCESS_CHUNK);
@@ -106,6 +109,8 @@ ly_access_flush_once(struct db *db, struct ly_access_req *batch, size_t n)
 			return ly_from_db(r);
 		}
 	}
+	if (!db_in_txn(db))
+		return LY_OK;
 	if ((r = db_commit(db)) != DB_OK) {
 		db_rollback(db);
 		return ly_from_db(r);
