@@ -107,6 +107,11 @@ struct cat_perk_state {
 	int		 voucher_days;
 	int		 usable;	/* active and inside its window now */
 };
+/* SQL: whether perk row t (an alias and a dot, or "") is usable now:
+ * active and inside its window. */
+#define CAT_USABLE_SQL(t) t "active = 1 AND (" t "valid_from IS NULL OR " \
+	t "valid_from <= UTC_TIMESTAMP(6)) AND (" t "valid_to IS NULL OR " \
+	t "valid_to > UTC_TIMESTAMP(6))"
 /* Reads a perk's state; with lock, FOR UPDATE (the first lock a
  * redemption takes). LY_PERK_NOT_FOUND. */
 enum ly_res	cat_perk_state_get(struct db *db, const char *public_id,
@@ -181,8 +186,8 @@ struct cat_voucher_view {
 /* A partner checks a code of one of its own perks; the check lands in
  * the member's access log. LY_VOUCHER_NOT_FOUND for a malformed or
  * unknown code or another partner's. It changes nothing but the log, so
- * it needs no transaction: outside one it costs two statements, the
- * look-up and the log row (each its own commit). */
+ * it needs no transaction: outside one it costs the look-up and a share
+ * of the access-log writer's commit (ly_access_note). */
 enum ly_res	cat_voucher_check(struct db *db, uint64_t org_id,
 		    const char *code, struct cat_voucher_view *out)
 		    CAT_WARN_UNUSED;

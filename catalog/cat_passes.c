@@ -31,16 +31,19 @@
 
 enum cat_pass_stmt {
 	PASS_INSERT,
-	PASS_HOLDER,
+	PASS_CHECK,
 	PASS_STMT__MAX
 };
 
 static const char *const cat_pass_stmts[PASS_STMT__MAX] = {
 	[PASS_INSERT] = "INSERT INTO passes (nonce, member_id, perk_id, "
 	    "created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-	[PASS_HOLDER] = "SELECT s.member_id FROM passes s JOIN members m ON "
-	    "m.id = s.member_id WHERE s.nonce = ? AND s.perk_id = ? AND "
-	    "m.status = 'active'",
+	/* a check in one round trip: the perk's partner, whether it is
+	 * usable, and the holder of the pass's nonce if still enrolled */
+	[PASS_CHECK] = "SELECT p.partner_id, " CAT_USABLE_SQL("p.") ", "
+	    "(SELECT s.member_id FROM passes s JOIN members m ON "
+	    "m.id = s.member_id WHERE s.nonce = ? AND s.perk_id = p.id AND "
+	    "m.status = 'active') FROM perks p WHERE p.public_id = ?",
 };
 
 static void
@@ -209,33 +212,31 @@ cat_pass_check(struct db *db, const struct ly_ctx *ctx, uint64_t org_id,
     time_t *exp)
 {
 	char perk_in_pass[LIM_PUBLIC_ID_MAX];
-	struct cat_perk_state perk;
 	unsigned char nonce[16];
 	struct db_row *row;
-	enum ly_res res;
 	enum db_res r;
+	int signed_ok, ours;
 
 	*entitled = 0;
 	*exp = 0;
-	if ((res = cat_perk_state_get(db, perk_public_id, 0, &perk)) != LY_OK)
-		return res;
-	if (perk.partner_id != org_id)
-		return LY_PERK_NOT_FOUND;	/* another partner's perk */
-	if (cat_pass_verify(ctx, text, perk_in_pass, exp, nonce) != 0) {
+	/* the signature first (no database), then everything else at once */
+	signed_ok = cat_pass_verify(ctx, text, perk_in_pass, exp, nonce) == 0;
+	if (!signed_ok)
 		*exp = 0;
-		return LY_OK;
-	}
-	if (strcmp(perk_in_pass, perk_public_id) != 0)
-		return LY_OK;
-	struct db_val q[] = { db_blob(nonce, sizeof(nonce)),
-	    db_int((long long)perk.id) };
-	r = db_one(db, cat_pass_stmts[PASS_HOLDER], q, 2, &row);
+	ours = signed_ok && strcmp(perk_in_pass, perk_public_id) == 0;
+	struct db_val q[] = { ours ? db_blob(nonce, sizeof(nonce)) : db_null(),
+	    db_text(perk_public_id) };
+	r = db_one(db, cat_pass_stmts[PASS_CHECK], q, 2, &row);
 	if (r == DB_NOTFOUND)
-		return LY_OK;	/* swept, or the holder left (opt-out) */
+		return LY_PERK_NOT_FOUND;
 	if (r != DB_ROW)
 		return ly_from_db(r);
+	if ((uint64_t)row->col[0].i != org_id)
+		return LY_PERK_NOT_FOUND;	/* another partner's perk */
+	if (!ours || row->col[2].null)
+		return LY_OK;	/* not this perk's pass; swept; holder left */
 	/* the check touched this member's pass: log it, entitled or not */
-	*entitled = perk.usable && *exp > time(NULL);
-	return ly_access_note(db, (uint64_t)row->col[0].i, org_id,
+	*entitled = row->col[1].i != 0 && *exp > time(NULL);
+	return ly_access_note(db, (uint64_t)row->col[2].i, org_id,
 	    "pass_check");
 }

@@ -286,14 +286,11 @@ cat_perk_list(struct db *db, uint64_t after, size_t limit,
 
 static const char *const cat_state_stmts[2] = {
 	"SELECT id, partner_id, kind, cost_points, COALESCE(min_tier, ''), "
-	"per_member_limit, voucher_days, active = 1 AND (valid_from IS NULL "
-	"OR valid_from <= UTC_TIMESTAMP(6)) AND (valid_to IS NULL OR "
-	"valid_to > UTC_TIMESTAMP(6)) FROM perks WHERE public_id = ?",
+	"per_member_limit, voucher_days, " CAT_USABLE_SQL("") " FROM perks "
+	"WHERE public_id = ?",
 	"SELECT id, partner_id, kind, cost_points, COALESCE(min_tier, ''), "
-	"per_member_limit, voucher_days, active = 1 AND (valid_from IS NULL "
-	"OR valid_from <= UTC_TIMESTAMP(6)) AND (valid_to IS NULL OR "
-	"valid_to > UTC_TIMESTAMP(6)) FROM perks WHERE public_id = ? "
-	"FOR UPDATE",
+	"per_member_limit, voucher_days, " CAT_USABLE_SQL("") " FROM perks "
+	"WHERE public_id = ? FOR UPDATE",
 };
 
 enum ly_res

@@ -108,7 +108,7 @@ char *
 ht_metrics_render(size_t *len)
 {
 	struct ht_buf b = { malloc(16384), 0, 16384 };
-	unsigned long long v, cum;
+	unsigned long long v, cum, commits, rows;
 	size_t r, s, k;
 	const char *name;
 
@@ -160,6 +160,13 @@ ht_metrics_render(size_t *len)
 		    ht_counter_names[k][0], ht_counter_names[k][1],
 		    ht_counter_names[k][0], ht_counter_names[k][0],
 		    atomic_load(&ht_counters[k]));
+	ly_access_counts(&commits, &rows);
+	ht_bprintf(&b, "# HELP perkd_access_log_commits_total Commits of the "
+	    "access-log writer.\n# TYPE perkd_access_log_commits_total counter\n"
+	    "perkd_access_log_commits_total %llu\n# HELP "
+	    "perkd_access_log_rows_total Access-log rows it committed (checks)."
+	    "\n# TYPE perkd_access_log_rows_total counter\n"
+	    "perkd_access_log_rows_total %llu\n", commits, rows);
 	ht_bprintf(&b, "# HELP perkd_db_errors_total Database errors "
 	    "(unavailable or failed statements).\n# TYPE perkd_db_errors_total "
 	    "counter\nperkd_db_errors_total %llu\n", db_error_count());

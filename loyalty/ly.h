@@ -312,13 +312,18 @@ enum ly_res	ly_ladder_put(struct db *db, const struct ly_ladder *l)
 /* Records that org touched the member's data (action: 'award',
  * 'voucher_check', 'voucher_use', 'pass_check'). Inside a transaction, as
  * part of it; outside one, through the writer if it runs (committed with
- * the rows of other requests before this returns), else in autocommit. */
+ * the rows of other requests before this returns), else in a
+ * transaction of its own. */
 enum ly_res	ly_access_note(struct db *db, uint64_t member_id,
 		    uint64_t org_id, const char *action) LY_WARN_UNUSED;
 /* Starts the group-commit writer with its own connection (perkd); 0 or
  * -1. ly_access_stop writes what is queued, then stops it. */
 int		ly_access_start(const struct db_cfg *cfg);
 void		ly_access_stop(void);
+/* What the writer committed so far: commits and rows (rows / commits is
+ * how many checks share a commit). */
+void		ly_access_counts(unsigned long long *commits,
+		    unsigned long long *rows);
 
 /* ---- rules (ly_rules.c) ---- */
 

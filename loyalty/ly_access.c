@@ -14,7 +14,7 @@
  * its log row, exactly as before, and a crash loses nothing acknowledged.
  *
  * Without a writer (perkctl, the tests) the row is written through the
- * caller's connection, in autocommit.
+ * caller's connection, in a transaction of its own.
  */
 #include "config.h"
 
@@ -60,6 +60,7 @@ static struct {
 	int			 running, stop;
 	pthread_t		 tid;
 	struct db		*db;
+	unsigned long long	 commits, rows;	/* written by the writer */
 } ly_aw = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 	.more = PTHREAD_COND_INITIALIZER,
@@ -76,9 +77,10 @@ ly_access_insert(struct db *db, uint64_t member_id, uint64_t org_id,
 	return ly_from_db(db_exec(db, ly_access_stmts[ACCESS_INSERT], p, 4));
 }
 
-/* Writes a batch (a list in arrival order, n rows) atomically: chunks of
- * a power of two rows, at most LIM_ACCESS_CHUNK, in one transaction, or
- * a single chunk in autocommit. */
+/* Writes a batch (a list in arrival order, n rows) in one transaction,
+ * in chunks of a power of two rows, at most LIM_ACCESS_CHUNK. Always a
+ * transaction: a single INSERT in autocommit whose OK is lost would be
+ * sent again by db_exec's reconnect, and written twice. */
 static enum ly_res
 ly_access_flush_once(struct db *db, struct ly_access_req *batch, size_t n)
 {
@@ -88,9 +90,7 @@ ly_access_flush_once(struct db *db, struct ly_access_req *batch, size_t n)
 	enum db_res r;
 	size_t k, i;
 
-	/* one chunk commits by itself: no START and COMMIT round trips */
-	if ((n > LIM_ACCESS_CHUNK || db_multi_take(n) != n) &&
-	    (r = db_begin(db)) != DB_OK)
+	if ((r = db_begin(db)) != DB_OK)
 		return ly_from_db(r);
 	for (; n > 0; n -= k) {
 		k = db_multi_take(n < LIM_ACCESS_CHUNK ? n : LIM_ACCESS_CHUNK);
@@ -109,8 +109,6 @@ ly_access_flush_once(struct db *db, struct ly_access_req *batch, size_t n)
 			return ly_from_db(r);
 		}
 	}
-	if (!db_in_txn(db))
-		return LY_OK;
 	if ((r = db_commit(db)) != DB_OK) {
 		db_rollback(db);
 		return ly_from_db(r);
@@ -160,7 +158,9 @@ ly_access_writer(void *arg)
 		for (q = batch; q != NULL; q = q->next) {
 			q->res = res;
 			q->done = 1;
+			ly_aw.rows += res == LY_OK;
 		}
+		ly_aw.commits += res == LY_OK;
 		pthread_cond_broadcast(&ly_aw.done);
 	}
 	pthread_mutex_unlock(&ly_aw.mu);
@@ -189,6 +189,15 @@ ly_access_start(const struct db_cfg *cfg)
 	ly_aw.running = 1;
 	pthread_mutex_unlock(&ly_aw.mu);
 	return 0;
+}
+
+void
+ly_access_counts(unsigned long long *commits, unsigned long long *rows)
+{
+	pthread_mutex_lock(&ly_aw.mu);
+	*commits = ly_aw.commits;
+	*rows = ly_aw.rows;
+	pthread_mutex_unlock(&ly_aw.mu);
 }
 
 void
@@ -224,7 +233,7 @@ ly_access_note(struct db *db, uint64_t member_id, uint64_t org_id,
 	pthread_mutex_lock(&ly_aw.mu);
 	if (!ly_aw.running) {
 		pthread_mutex_unlock(&ly_aw.mu);
-		return ly_access_insert(db, member_id, org_id, action, q.at);
+		return ly_access_flush(db, &q);	/* a batch of one */
 	}
 	*ly_aw.tail = &q;
 	ly_aw.tail = &q.next;

@@ -401,6 +401,40 @@ class Catalog(unittest.TestCase):
         self.assertIn("voucher_check", text)
         self.assertIn("voucher_use", text)
 
+    def test_parallel_checks_logged_once_each_through_the_writer(self):
+        """Checks hand their access-log row to perkd's writer, which
+        commits concurrent rows together; each answered check has exactly
+        one row, and /metrics counts rows and commits."""
+        def counts():
+            text = lib.request("GET", "/metrics").text
+            v = {}
+            for line in text.splitlines():
+                if line.startswith("perkd_access_log_"):
+                    name, value = line.split()
+                    v[name] = int(float(value))
+            return v
+        p = self.perk(cost_points=1)
+        tok = self.resident(40)
+        codes = [self.redeem(tok, p["id"])[2]["voucher_code"] for _ in range(4)]
+        before = counts()
+        n = 40
+        answers = race([lambda c=codes[i % 4]: call(
+            "POST", "/v1/vouchers/check", self.partner, {"code": c})
+            for i in range(n)])
+        self.assertEqual([a[0] for a in answers], [200] * n)
+        after = counts()
+        rows = (after["perkd_access_log_rows_total"] -
+                before["perkd_access_log_rows_total"])
+        commits = (after["perkd_access_log_commits_total"] -
+                   before["perkd_access_log_commits_total"])
+        self.assertGreaterEqual(rows, n)     # other tests may check meanwhile
+        self.assertGreaterEqual(commits, 1)
+        self.assertLessEqual(commits, rows)
+        st, _, log = call("GET", "/v1/me/access-log?limit=100", tok)
+        self.assertEqual(st, 200, log)
+        checks = [e for e in log["items"] if e["action"] == "voucher_check"]
+        self.assertEqual(len(checks), n)
+
     # ---- the failed-check limit ----
 
     def test_failed_checks_rate_limited_valid_checks_never(self):

@@ -131,7 +131,7 @@ note__inside_a_transaction__belongs_to_it(void **state)
 }
 
 static void
-note__without_writer__own_connection_autocommit(void **state)
+note__without_writer__own_connection_own_transaction(void **state)
 {
 	struct itest *t = *state;
 
@@ -154,7 +154,7 @@ main(void)
 		    note__inside_a_transaction__belongs_to_it,
 		    itest_setup, itest_teardown),
 		cmocka_unit_test_setup_teardown(
-		    note__without_writer__own_connection_autocommit,
+		    note__without_writer__own_connection_own_transaction,
 		    itest_setup, itest_teardown),
 	};
 
