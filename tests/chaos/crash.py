@@ -549,9 +549,12 @@ def main():
              out.get("after_thaw_5xx_not_503") == 0 and out.get("no_answer") == 0),
             ("outage: every answer within %s s" % out.get("bound_s"),
              out.get("slowest_s", 1e9) <= out.get("bound_s", 0)),
+            # 0.0 s (rounded) is a recovery too: compare with None, not
+            # by truth value
             ("outage: perkd recovered by itself (readyz 200 and a write within 30 s)",
              out.get("readyz_200_after_thaw_s") is not None
-             and (out.get("first_write_after_thaw_s") or 1e9) < 30),
+             and out.get("first_write_after_thaw_s") is not None
+             and out["first_write_after_thaw_s"] < 30),
         ]
     soak = figures.get("soak")
     if soak is not None:
