@@ -26,17 +26,8 @@
 
 #include "loyalty/ly.h"
 
-enum ly_access_stmt {
-	ACCESS_INSERT,
-	ACCESS_STMT__MAX
-};
-
-static const char *const ly_access_stmts[ACCESS_STMT__MAX] = {
-	[ACCESS_INSERT] = "INSERT INTO access_log (member_id, org_id, "
-	    "action, at) VALUES (?, ?, ?, ?)",
-};
-
-/* Many rows at once, in chunks of LIM_ACCESS_CHUNK. */
+/* The rows, in chunks of up to LIM_ACCESS_CHUNK (one row is a chunk of
+ * one). */
 static const struct db_multi ly_access_multi = {
 	"INSERT INTO access_log (member_id, org_id, action, at) VALUES ",
 	"(?, ?, ?, ?)", ", ", ""
@@ -67,31 +58,16 @@ static struct {
 	.done = PTHREAD_COND_INITIALIZER,
 };
 
+/* Inserts n rows of a list, in chunks of a power of two rows, at most
+ * LIM_ACCESS_CHUNK, in the caller's transaction. */
 static enum ly_res
-ly_access_insert(struct db *db, uint64_t member_id, uint64_t org_id,
-    const char *action, const char *at)
-{
-	struct db_val p[] = { db_int((long long)member_id),
-	    db_int((long long)org_id), db_text(action), db_text(at) };
-
-	return ly_from_db(db_exec(db, ly_access_stmts[ACCESS_INSERT], p, 4));
-}
-
-/* Writes a batch (a list in arrival order, n rows) in one transaction,
- * in chunks of a power of two rows, at most LIM_ACCESS_CHUNK. Always a
- * transaction: a single INSERT in autocommit whose OK is lost would be
- * sent again by db_exec's reconnect, and written twice. */
-static enum ly_res
-ly_access_flush_once(struct db *db, struct ly_access_req *batch, size_t n)
+ly_access_rows(struct db *db, struct ly_access_req *q, size_t n)
 {
 	struct db_val p[LIM_ACCESS_CHUNK * 4];
-	struct ly_access_req *q = batch;
 	const char *sql;
 	enum db_res r;
 	size_t k, i;
 
-	if ((r = db_begin(db)) != DB_OK)
-		return ly_from_db(r);
 	for (; n > 0; n -= k) {
 		k = db_multi_take(n < LIM_ACCESS_CHUNK ? n : LIM_ACCESS_CHUNK);
 		for (i = 0; i < k; i++, q = q->next) {
@@ -101,13 +77,27 @@ ly_access_flush_once(struct db *db, struct ly_access_req *batch, size_t n)
 			p[4 * i + 3] = db_text(q->at);
 		}
 		if ((sql = db_multi_sql(&ly_access_multi, k)) == NULL)
-			r = DB_ERR;
-		else
-			r = db_exec(db, sql, p, 4 * k);
-		if (r != DB_OK) {
-			db_rollback(db);
+			return LY_INTERNAL;
+		if ((r = db_exec(db, sql, p, 4 * k)) != DB_OK)
 			return ly_from_db(r);
-		}
+	}
+	return LY_OK;
+}
+
+/* Writes a batch (a list in arrival order, n rows) in one transaction of
+ * its own. Always a transaction: a single INSERT in autocommit whose OK
+ * is lost would be sent again by db_exec's reconnect, and written twice. */
+static enum ly_res
+ly_access_flush_once(struct db *db, struct ly_access_req *batch, size_t n)
+{
+	enum ly_res res;
+	enum db_res r;
+
+	if ((r = db_begin(db)) != DB_OK)
+		return ly_from_db(r);
+	if ((res = ly_access_rows(db, batch, n)) != LY_OK) {
+		db_rollback(db);
+		return res;
 	}
 	if ((r = db_commit(db)) != DB_OK) {
 		db_rollback(db);
@@ -229,7 +219,7 @@ ly_access_note(struct db *db, uint64_t member_id, uint64_t org_id,
 	q.action = action;
 	ly_now(q.at);
 	if (db_in_txn(db))
-		return ly_access_insert(db, member_id, org_id, action, q.at);
+		return ly_access_rows(db, &q, 1);	/* part of the caller's */
 	pthread_mutex_lock(&ly_aw.mu);
 	if (!ly_aw.running) {
 		pthread_mutex_unlock(&ly_aw.mu);
