@@ -77,9 +77,7 @@ enum pc_stats_stmt {
  * the configured time zone). */
 #define PC_DAY(x) "DATE(CONVERT_TZ(" x ", '+00:00', ?))"
 /* The shard of a member id, as ly_shard() computes it. */
-#define PC_STR2(x) #x
-#define PC_STR(x) PC_STR2(x)
-#define PC_SHARD(id) id " % " PC_STR(LIM_AGG_SHARDS)
+#define PC_SHARD(id) id " % " LIM_STR(LIM_AGG_SHARDS)
 
 static const char *const pc_stats_stmts[PC_STATS_STMT__MAX] = {
 	[GEN_MAX_MEMBER] = "SELECT COALESCE(MAX(id), 0) FROM members",

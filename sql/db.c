@@ -25,8 +25,6 @@
 #include "sql/perkd_limits.h"
 
 /* A limit as text, for the session settings of the init command. */
-#define DB_STR2(x)	#x
-#define DB_STR(x)	DB_STR2(x)
 
 struct db_slot {
 	const char	*sql;		/* key: address of the statement text */
@@ -217,7 +215,7 @@ db_connect(struct db *db)
 	    "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,"
 	    "NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
 	    "NO_ENGINE_SUBSTITUTION', tx_isolation = 'READ-COMMITTED', "
-	    "innodb_lock_wait_timeout = " DB_STR(LIM_DB_LOCK_WAIT_S));
+	    "innodb_lock_wait_timeout = " LIM_STR(LIM_DB_LOCK_WAIT_S));
 	if (mysql_real_connect(db->my, db->cfg.host, db->cfg.user,
 	    db->cfg.password, db->cfg.name, db->cfg.port, db->cfg.socket,
 	    CLIENT_FOUND_ROWS) == NULL) {

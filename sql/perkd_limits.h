@@ -6,6 +6,10 @@
 #ifndef PERKD_LIMITS_H
 #define PERKD_LIMITS_H
 
+/* A limit as text, for SQL built at compile time: LIM_STR(LIM_AGG_SHARDS) */
+#define LIM_STR2(x)           #x
+#define LIM_STR(x)            LIM_STR2(x)
+
 /* HTTP input */
 #define LIM_BODY_MAX          (64 * 1024)  /* contract: a body over 64 KiB gets 413 */
 /* The one exception: 1000 awards (the contract's batch size) of up to
