@@ -221,8 +221,6 @@ cat_pass_check(struct db *db, const struct ly_ctx *ctx, uint64_t org_id,
 	*exp = 0;
 	/* the signature first (no database), then everything else at once */
 	signed_ok = cat_pass_verify(ctx, text, perk_in_pass, exp, nonce) == 0;
-	if (!signed_ok)
-		*exp = 0;
 	ours = signed_ok && strcmp(perk_in_pass, perk_public_id) == 0;
 	struct db_val q[] = { ours ? db_blob(nonce, sizeof(nonce)) : db_null(),
 	    db_text(perk_public_id) };

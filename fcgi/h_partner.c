@@ -158,8 +158,7 @@ ht_h_passes_check(struct ht_req *r)
 	    ht_jstr(r->json, "pass_code"), ht_jstr(r->json, "perk_id"),
 	    &entitled, &exp)) != LY_OK) {
 		ht_reply_result(r, res, NULL);
-		if (r->status == 404)
-			cat_limiter_fail(r->org.id, time(NULL));
+		ht_count_failure(r);
 		return;
 	}
 	j = cJSON_CreateObject();

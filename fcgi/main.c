@@ -153,6 +153,7 @@ main(int argc, char *argv[])
 	};
 	const char *path = "/etc/perkd/perkd.conf";
 	struct ht_worker *workers = NULL;
+	struct db_cfg dc;
 	pthread_t *tids = NULL;
 	char err[512];
 	sigset_t set;
@@ -234,22 +235,16 @@ main(int argc, char *argv[])
 	tids = calloc(cfg.threads, sizeof(*tids));
 	if (workers == NULL || tids == NULL)
 		goto out;
-	{
-		struct db_cfg dc;
-		ht_config_db(&cfg, &dc);
-		if (ly_access_start(&dc) != 0) {
-			fprintf(stderr, "perkd: cannot start the access-log "
-			    "writer\n");
-			goto out;
-		}
+	ht_config_db(&cfg, &dc);
+	if (ly_access_start(&dc) != 0) {
+		fprintf(stderr, "perkd: cannot start the access-log writer\n");
+		goto out;
 	}
 	for (i = 0; i < cfg.threads; i++) {
-		struct db_cfg dc;
 		enum db_res d;
 		workers[i].id = (int)i;
 		workers[i].cfg = &cfg;
 		workers[i].ctx = &ctx;
-		ht_config_db(&cfg, &dc);
 		workers[i].db = db_open(&dc, &d);
 		if (pthread_create(&tids[i], NULL, worker, &workers[i]) != 0) {
 			fprintf(stderr, "perkd: cannot start worker %u\n", i);

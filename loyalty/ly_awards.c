@@ -47,13 +47,14 @@ static const char *const ly_award_stmts[AWARD_STMT__MAX] = {
 	    "WHERE m.subject_hash = ? AND m.status = 'active' FOR UPDATE",
 	/* one round trip for steps 2 and 3: the rule, whether the issuer
 	 * may award it, what the member earned from it today (read after
-	 * the member's lock; only for a capped rule), and the best bonus in force for the member's
-	 * district */
+	 * the member's lock; only for a capped rule), and the best bonus in
+	 * force for the member's district */
 	[AWARD_TERMS] = "SELECT r.id, r.points, COALESCE(r.daily_cap, 0), "
 	    "EXISTS (SELECT 1 FROM rule_issuers ri WHERE ri.rule_id = r.id "
 	    "AND ri.org_id = ?), IF(r.daily_cap IS NULL, 0, (SELECT "
 	    "COALESCE(SUM(a.points), 0) FROM awards a WHERE a.member_id = ? "
-	    "AND a.rule_id = r.id AND a.day = ?)), b.id, b.bonus_pct, b.public_id FROM rules r "
+	    "AND a.rule_id = r.id AND a.day = ?)), b.id, b.bonus_pct, "
+	    "b.public_id FROM rules r "
 	    "LEFT JOIN campaigns b ON b.id = (SELECT c.id FROM campaigns c "
 	    "WHERE c.bonus_rule_id = r.id AND c.bonus_pct IS NOT NULL AND "
 	    "c.starts_at <= ? AND c.ends_at > ? AND (c.all_districts = 1 OR "
