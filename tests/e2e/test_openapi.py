@@ -850,15 +850,15 @@ def c_body_tables():
     for method, path, handler in _ROUTE_RE.findall(_read("fcgi", "route.c")):
         if handler not in funcs:
             raise AssertionError(f"handler {handler} of {method} {path} not found in fcgi/h_*.c")
-        seen, todo, used = set(), [handler], set()
-        while todo:
-            fn = todo.pop()
+        seen, pending, used = set(), [handler], set()
+        while pending:
+            fn = pending.pop()
             if fn in seen:
                 continue
             seen.add(fn)
             body, calls, given = funcs[fn]
             used |= given
-            todo += sorted(calls)
+            pending += sorted(calls)
         if len(used) > 1:
             raise AssertionError(f"{method} {path} reaches several field tables: {sorted(used)}")
         t = used.pop() if used else None
