@@ -31,9 +31,9 @@
  *      taken before step 4 (the member locks stay, so steps 1-3 hold) and
  *      steps 4-6 run again, now seeing that award (each round sees at
  *      least one more; after AB_ROUNDS the whole transaction re-runs);
- *   7. the ledger entries through ly_ledger_append_many_locked() with the
- *      member rows as step 1 read them (balances, aggregates, funnel),
- *      and the access log, multi-row, in item order.
+ *   7. the access log, multi-row, in item order, then the ledger entries
+ *      through ly_ledger_append_many_locked() with the member rows as
+ *      step 1 read them (balances, aggregates, funnel).
  */
 #include "config.h"
 
@@ -728,17 +728,44 @@ ab_finish(struct ab_run *b)
 	}
 }
 
-/* ---- 7. ledger and access log ---- */
+/* ---- 7. access log and ledger ---- */
+
+/* The access log of the new awards, in item order. It comes before the
+ * ledger, whose last writes are the shared daily aggregate rows: other
+ * awards wait for their locks until this commit. */
+static enum ly_res
+ab_access(struct ab_run *b)
+{
+	size_t i, k, at, c;
+	const char *sql;
+	enum db_res r;
+
+	for (i = 0, k = 0; i < b->n; i++)
+		if (ab_live(b, i) && b->w[i].fresh)
+			b->order[k++] = i;
+	for (at = 0; at < k; at += c) {
+		c = db_multi_take(k - at);
+		for (i = 0; i < c; i++) {
+			size_t j = b->order[at + i];
+			b->v[i * 3] = db_int((long long)b->mem[b->w[j].member].id);
+			b->v[i * 3 + 1] = db_int((long long)b->issuer);
+			b->v[i * 3 + 2] = db_text(b->now);
+		}
+		if ((sql = db_multi_sql(&ab_multi[AB_M_ACCESS], c)) == NULL)
+			return LY_NOMEM;
+		if ((r = db_exec(b->db, sql, b->v, c * 3)) != DB_OK)
+			return ly_from_db(r);
+	}
+	return LY_OK;
+}
 
 static enum ly_res
 ab_ledger(struct ab_run *b)
 {
 	struct ly_ledger_lock *locks;
 	struct ly_entry *e;
-	size_t i, ne = 0, nl = 0, at, c, k;
-	const char *sql;
+	size_t i, ne = 0, nl = 0;
 	enum ly_res res;
-	enum db_res r;
 
 	e = calloc(b->n, sizeof(*e));
 	locks = calloc(b->nmem ? b->nmem : 1, sizeof(*locks));
@@ -773,26 +800,7 @@ ab_ledger(struct ab_run *b)
 		}
 	free(locks);
 	free(e);
-	if (res != LY_OK)
-		return res;
-
-	for (i = 0, k = 0; i < b->n; i++)
-		if (ab_live(b, i) && b->w[i].fresh)
-			b->order[k++] = i;
-	for (at = 0; at < k; at += c) {
-		c = db_multi_take(k - at);
-		for (i = 0; i < c; i++) {
-			size_t j = b->order[at + i];
-			b->v[i * 3] = db_int((long long)b->mem[b->w[j].member].id);
-			b->v[i * 3 + 1] = db_int((long long)b->issuer);
-			b->v[i * 3 + 2] = db_text(b->now);
-		}
-		if ((sql = db_multi_sql(&ab_multi[AB_M_ACCESS], c)) == NULL)
-			return LY_NOMEM;
-		if ((r = db_exec(b->db, sql, b->v, c * 3)) != DB_OK)
-			return ly_from_db(r);
-	}
-	return LY_OK;
+	return res;
 }
 
 enum ly_res
@@ -865,7 +873,8 @@ ly_award_batch(struct db *db, struct ly_award_item *items, size_t n)
 	if (res != LY_OK)
 		goto out;
 	ab_finish(&b);
-	res = ab_ledger(&b);
+	if ((res = ab_access(&b)) == LY_OK)
+		res = ab_ledger(&b);
 out:
 	free(b.v);
 	free(b.refs);

@@ -17,8 +17,9 @@
  *   4. INSERT the award: UNIQUE (issuer_id, external_ref) makes a repeat
  *      fail with DB_DUP (a concurrent repeat waits on the key, then
  *      fails), and the first award is returned instead, crediting nothing;
- *   5. the ledger entry (points > 0; ly_ledger_append_locked, with the
- *      member row as step 1 read and locked it) and the access-log line.
+ *   5. the access-log line, then the ledger entry (points > 0;
+ *      ly_ledger_append_locked, with the member row as step 1 read and
+ *      locked it), whose shared aggregate row is written last.
  *
  * Every refusal comes before the first write, so a refused item of a
  * batch leaves nothing behind and the batch can go on in one transaction.
@@ -183,14 +184,17 @@ ly_award(struct db *db, const struct ly_award_in *in, struct ly_award *out)
 	out->campaign_id = bonus.campaign_id;
 	out->balance = balance;
 
-	/* 5. the ledger and the member's access log */
-	if (points > 0) {
-		struct ly_entry e = { .member_id = member_id, .kind = LY_AWARD,
-		    .points = points, .rule_id = rule.id, .award_id = out->id,
-		    .campaign_id = bonus.campaign_id };
-		if ((res = ly_ledger_append_locked(db, &mem, &e)) != LY_OK)
-			return res;
-		out->balance = e.balance_after;
-	}
-	return ly_access_note(db, member_id, in->issuer_id, "award");
+	/* 5. the member's access log, then the ledger: the ledger's last
+	 * write is the shared daily aggregate row, whose lock other awards
+	 * wait for until this commit, so it comes as late as it can */
+	if ((res = ly_access_note(db, member_id, in->issuer_id, "award")) !=
+	    LY_OK || points == 0)
+		return res;
+	struct ly_entry e = { .member_id = member_id, .kind = LY_AWARD,
+	    .points = points, .rule_id = rule.id, .award_id = out->id,
+	    .campaign_id = bonus.campaign_id };
+	if ((res = ly_ledger_append_locked(db, &mem, &e)) != LY_OK)
+		return res;
+	out->balance = e.balance_after;
+	return LY_OK;
 }
