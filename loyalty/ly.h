@@ -115,6 +115,8 @@ void	ly_subject_hash(const struct ly_ctx *ctx, const char *sub,
 void	ly_now(char out[32]);
 /* The local day (programme time zone, process TZ) of a UTC time_t. */
 void	ly_day(time_t t, char out[11]);
+/* Seconds on CLOCK_MONOTONIC, for the TTLs of in-process caches. */
+time_t	ly_mono_s(void);
 
 /* ---- organisations and API keys (ly_orgs.c) ---- */
 

@@ -84,15 +84,6 @@ static struct {
 	struct ly_terms		*e[LIM_TERMS_CACHE];
 } ly_terms_cache = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
-static time_t
-ly_terms_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 static void
 ly_terms_free(struct ly_terms *t)
 {
@@ -265,7 +256,7 @@ ly_terms_load(struct db *db, const char *code, struct ly_terms **out)
 	ly_now(now);
 	if ((res = ly_terms_load_bonuses(db, t, now)) != LY_OK)
 		goto out;
-	t->loaded = ly_terms_mono();
+	t->loaded = ly_mono_s();
 	*out = t;
 	t = NULL;
 out:
@@ -304,7 +295,7 @@ out:
 enum ly_res
 ly_terms_get(struct db *db, const char *code, struct ly_terms **out)
 {
-	time_t now = ly_terms_mono();
+	time_t now = ly_mono_s();
 	unsigned long gen;
 	enum ly_res res;
 	size_t i;
