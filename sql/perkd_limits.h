@@ -102,6 +102,12 @@
 #define LIM_KEY_CACHE_TTL_S   5
 #define LIM_KEY_CACHE_SLOTS   256          /* direct-mapped; orgs are few, a collision only costs a lookup */
 
+/* Verified-token cache (fcgi/auth.c): residents' tokens that verified,
+ * by a keyed digest (88 bytes a slot), so that a resident's next call
+ * skips the JWT check and the subject hash. Direct-mapped; a collision
+ * only costs a full check. exp/nbf are checked on every hit. */
+#define LIM_TOKEN_CACHE_SLOTS 4096
+
 /* The access-log writer (loyalty/ly_access.c) commits the rows of
  * concurrent checks together, in INSERTs of at most this many rows (a
  * power of two; 4 parameters a row, so the statements stay cached). */
