@@ -7,12 +7,16 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fcgi/ht.h"
+
+#define HT_LOG_LINE_MAX	1024	/* a log line, or the fixed reply headers */
 
 int
 ht_parse_uint(const char *s, unsigned long long max, unsigned long long *out)
@@ -227,39 +231,84 @@ ht_reason(int status)
 	}
 }
 
+/* Writes all of buf to fd 2, going on after a short write or a signal. */
+static void
+ht_log_write(const char *buf, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(STDERR_FILENO, buf, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;	/* nowhere to report it */
+		buf += w;
+		n -= (size_t)w;
+	}
+}
+
+/*
+ * Sends the reply and logs the request. The headers go to libfcgi in one
+ * piece. The log line is formatted here and written with one write(2):
+ * fprintf(stderr) holds stdio's lock on stderr across the write, and with
+ * every worker logging every request that lock was where the threads
+ * queued (docs/benchmarks.md: most futex waits of a GET /v1/me load, and
+ * the long tail at 64 connections). One write of a whole line (an
+ * O_APPEND file, or a pipe up to PIPE_BUF) is not interleaved with
+ * another thread's line.
+ */
 void
 ht_req_finish(struct ht_req *r)
 {
 	struct timespec end;
-	double secs;
+	long long hundredths;
 	const char *route;
+	char buf[HT_LOG_LINE_MAX];
+	int n;
 
 	if (r->status == 0)
 		ht_reply_result(r, LY_INTERNAL, NULL);
-	FCGX_FPrintF(r->fcgx->out, "Status: %d %s\r\n", r->status,
-	    ht_reason(r->status));
-	if (r->status != 204 && r->ctype != NULL)
-		FCGX_FPrintF(r->fcgx->out, "Content-Type: %s\r\n", r->ctype);
-	FCGX_FPrintF(r->fcgx->out, "Cache-Control: no-store\r\n"
-	    "X-Content-Type-Options: nosniff\r\nX-Request-Id: %s\r\n%s\r\n",
-	    r->request_id, r->headers);
+	n = snprintf(buf, sizeof(buf), "Status: %d %s\r\n%s%s%s"
+	    "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+	    "X-Request-Id: %s\r\n", r->status, ht_reason(r->status),
+	    r->status != 204 && r->ctype != NULL ? "Content-Type: " : "",
+	    r->status != 204 && r->ctype != NULL ? r->ctype : "",
+	    r->status != 204 && r->ctype != NULL ? "\r\n" : "",
+	    r->request_id);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		n = 0;	/* cannot happen: a status line, a type, an id */
+	FCGX_PutStr(buf, n, r->fcgx->out);
+	FCGX_PutStr(r->headers, (int)strlen(r->headers), r->fcgx->out);
+	FCGX_PutStr("\r\n", 2, r->fcgx->out);
 	if (r->status != 204 && r->out != NULL && r->outlen > 0 &&
 	    strcmp(r->method, "HEAD") != 0)
 		FCGX_PutStr(r->out, (int)r->outlen, r->fcgx->out);
 
 	clock_gettime(CLOCK_MONOTONIC, &end);
-	secs = (double)(end.tv_sec - r->start.tv_sec) +
-	    (double)(end.tv_nsec - r->start.tv_nsec) / 1e9;
-	ht_metrics_request(r->route, r->status, secs);
+	/* dur_ms with two decimals: units of 10 us, rounded */
+	hundredths = ((long long)(end.tv_sec - r->start.tv_sec) * 1000000000LL +
+	    (end.tv_nsec - r->start.tv_nsec) + 5000) / 10000;
+	ht_metrics_request(r->route, r->status,
+	    (double)(end.tv_sec - r->start.tv_sec) +
+	    (double)(end.tv_nsec - r->start.tv_nsec) / 1e9);
 	route = r->route >= 0 ? ht_routes[r->route].pattern : "-";
-	fprintf(stderr, "ts=%ld rid=%s method=%s route=%s status=%d "
-	    "dur_ms=%.2f caller=%s%s%s%s\n", (long)time(NULL), r->request_id,
-	    r->method, route, r->status, secs * 1000.0,
+	n = snprintf(buf, sizeof(buf), "ts=%ld rid=%s method=%s route=%s "
+	    "status=%d dur_ms=%lld.%02lld caller=%s%s%s%s\n", (long)time(NULL),
+	    r->request_id, r->method, route, r->status, hundredths / 100,
+	    hundredths % 100,
 	    r->caller == HT_CALLER_ORG ? "org:" :
 	    r->caller == HT_CALLER_RESIDENT ? "resident" : "none",
 	    r->caller == HT_CALLER_ORG ? r->org.public_id : "",
 	    r->replayed ? " replayed=1" : "",
 	    r->idem_key[0] != '\0' ? " idem=1" : "");
+	if (n <= 0)
+		return;
+	if ((size_t)n >= sizeof(buf)) {	/* a method longer than a line */
+		n = (int)sizeof(buf) - 1;
+		buf[n - 1] = '\n';
+	}
+	ht_log_write(buf, (size_t)n);
 }
 
 void
