@@ -403,10 +403,29 @@ ht_time_fmt(const char *sql, char out[32])
 	snprintf(out, 32, "%.10sT%.8sZ", sql, sql + 11);
 }
 
+/*
+ * A whole number, as cJSON would print it but without its cost: cJSON
+ * prints every number with sprintf("%1.15g") and reads it back with
+ * sscanf() to check it (about 3,400 instructions a number, a sixth of
+ * GET /v1/me's reply). The digits go in as a raw item instead. The text
+ * is the same for every |v| < 10^15; above that cJSON would write an
+ * exponent ("1e+15") or 17 digits, the same number in JSON.
+ */
 void
 ht_jadd_int(cJSON *obj, const char *name, long long v)
 {
-	cJSON_AddNumberToObject(obj, name, (double)v);
+	char buf[24], *p = buf + sizeof(buf) - 1;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v :
+	    (unsigned long long)v;
+
+	*p = '\0';
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	cJSON_AddRawToObject(obj, name, p);
 }
 
 void
