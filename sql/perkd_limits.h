@@ -129,6 +129,10 @@
 #define LIM_CHECK_ORGS        1024         /* orgs tracked by the in-process limiter; the least
                                             * recently failing one is forgotten first */
 #define LIM_PASS_TTL_S        600          /* contract: a pass is valid 10 minutes */
+/* Verified-pass cache (catalog/cat_passes.c): passes whose Ed25519
+ * signature checked, by a keyed digest (~100 bytes a slot), so that a
+ * pass checked again skips the signature. Direct-mapped. */
+#define LIM_PASS_CACHE_SLOTS  1024
 #define LIM_PASS_TEXT_MAX     512          /* a pass is ~190 characters; 512 bounds the parser */
 #define LIM_SWEEP_BATCH       100          /* vouchers expired per query; each refund is its own
                                             * small transaction so the sweep never holds locks long */
