@@ -256,6 +256,29 @@ void	ht_time_fmt(const char *sql, char out[32]);
 void	ht_jadd_int(cJSON *obj, const char *name, long long v);
 void	ht_jadd_str(cJSON *obj, const char *name, const char *s); /* NULL -> null */
 
+/*
+ * A JSON writer for hot replies: the text straight into one growing
+ * buffer, no cJSON tree (a tree costs three allocations a string member
+ * and a print). Its bytes are those cJSON's unformatted printer would give
+ * the same members. Start from a zeroed struct; keys NULL inside no
+ * object; ht_jw_take hands over the text (malloc'd, the caller frees) or
+ * NULL if memory ran out, and resets the writer; ht_reply_jw makes it the
+ * reply (500 if memory ran out).
+ */
+struct ht_jw {
+	char	*p;
+	size_t	 len, cap;
+	int	 err;	/* out of memory: the rest is dropped */
+	int	 more;	/* this object has a member: the next needs a comma */
+};
+void	ht_jw_open(struct ht_jw *w, const char *key);
+void	ht_jw_close(struct ht_jw *w);
+void	ht_jw_str(struct ht_jw *w, const char *key, const char *v); /* NULL -> null */
+void	ht_jw_int(struct ht_jw *w, const char *key, long long v);
+void	ht_jw_null(struct ht_jw *w, const char *key);
+char	*ht_jw_take(struct ht_jw *w, size_t *len);
+void	ht_reply_jw(struct ht_req *r, int status, struct ht_jw *w);
+
 /* ---- transactions and idempotency (txn.c) ---- */
 
 typedef enum ly_res (*ht_work)(struct ht_req *r, void *arg);
