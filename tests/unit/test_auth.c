@@ -255,6 +255,32 @@ tokcache__another_token__miss(void **state)
 	assert_int_equal(ht_tokcache_get(d, 1000, out), 1);
 }
 
+/* two tokens of one slot pair both stay; a third evicts the one used
+ * less recently */
+static void
+tokcache__three_tokens_one_pair__least_recent_evicted(void **state)
+{
+	unsigned char a[HT_TOKDIGEST_LEN], b[HT_TOKDIGEST_LEN];
+	unsigned char c[HT_TOKDIGEST_LEN], h[32], out[32];
+
+	(void)state;
+	ht_tokcache_digest("pair.of.slots", 13, a);
+	memcpy(b, a, sizeof(b));
+	memcpy(c, a, sizeof(c));
+	b[HT_TOKDIGEST_LEN - 1] ^= 1;	/* the slot is chosen by the first bytes */
+	c[HT_TOKDIGEST_LEN - 1] ^= 2;
+	memset(h, 0x11, sizeof(h));
+	ht_tokcache_put(a, 5000.0, -INFINITY, h);
+	ht_tokcache_put(b, 5000.0, -INFINITY, h);
+	assert_int_equal(ht_tokcache_get(a, 1000, out), 1);
+	assert_int_equal(ht_tokcache_get(b, 1000, out), 1);
+	assert_int_equal(ht_tokcache_get(a, 1000, out), 1);	/* a last */
+	ht_tokcache_put(c, 5000.0, -INFINITY, h);
+	assert_int_equal(ht_tokcache_get(a, 1000, out), 1);
+	assert_int_equal(ht_tokcache_get(c, 1000, out), 1);
+	assert_int_equal(ht_tokcache_get(b, 1000, out), 0);
+}
+
 int
 main(void)
 {
@@ -271,6 +297,7 @@ main(void)
 		cmocka_unit_test(tokcache__verified_token__hit_until_exp_plus_skew),
 		cmocka_unit_test(tokcache__not_before_in_future__miss),
 		cmocka_unit_test(tokcache__another_token__miss),
+		cmocka_unit_test(tokcache__three_tokens_one_pair__least_recent_evicted),
 	};
 
 	if (sodium_init() < 0)
