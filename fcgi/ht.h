@@ -252,6 +252,9 @@ int	ht_utf8_valid(const char *s, size_t len);
 int	ht_time_parse(const char *s, char out[32], time_t *t) HT_WARN_UNUSED;
 /* SQL DATETIME text "YYYY-MM-DD HH:MM:SS[.f]" -> RFC 3339 "...Z". */
 void	ht_time_fmt(const char *sql, char out[32]);
+/* v in decimal, written backwards from the end of buf; returns where the
+ * text (NUL-terminated) starts. */
+char	*ht_lltoa(char buf[24], long long v);
 /* cJSON helpers that keep the 2^53 rule on output. */
 void	ht_jadd_int(cJSON *obj, const char *name, long long v);
 void	ht_jadd_str(cJSON *obj, const char *name, const char *s); /* NULL -> null */

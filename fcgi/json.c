@@ -403,8 +403,7 @@ ht_time_fmt(const char *sql, char out[32])
 	snprintf(out, 32, "%.10sT%.8sZ", sql, sql + 11);
 }
 
-/* v in decimal, written backwards from the end of buf[24]; the start. */
-static char *
+char *
 ht_lltoa(char buf[24], long long v)
 {
 	char *p = buf + 23;
