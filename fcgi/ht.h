@@ -371,13 +371,15 @@ int	ht_keycache_get(const unsigned char hash[32], time_t now,
 void	ht_keycache_put(const unsigned char hash[32], const struct ly_org *org,
 	    time_t now, unsigned long gen);
 void	ht_keycache_clear(void);
-/* The verified-token cache (residents' JWTs): the token's digest (keyed
- * BLAKE2b, HT_TOKDIGEST_LEN bytes; neither token nor subject is kept); a
+/* A credential's digest for the caches below: BLAKE2b keyed with a random
+ * per-process key, HT_TOKDIGEST_LEN bytes (so the caches keep neither
+ * tokens, keys nor subjects). The verified-token cache (residents' JWTs),
+ * by that digest: a
  * hit copies the subject hash of a token that verified before and whose
  * exp and nbf still hold at now (wall-clock seconds, as ht_jwt_verify), 1,
  * else 0. Put only what ht_jwt_verify accepted. */
 #define HT_TOKDIGEST_LEN	32
-void	ht_tokcache_digest(const char *tok, size_t len,
+void	ht_cred_digest(const char *tok, size_t len,
 	    unsigned char out[HT_TOKDIGEST_LEN]);
 int	ht_tokcache_get(const unsigned char d[HT_TOKDIGEST_LEN], time_t now,
 	    unsigned char subject_hash[32]);

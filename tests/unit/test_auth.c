@@ -202,9 +202,9 @@ tokcache__digest__same_token_same_digest_another_differs(void **state)
 	unsigned char c[HT_TOKDIGEST_LEN];
 
 	(void)state;
-	ht_tokcache_digest("x.y.z", 5, a);
-	ht_tokcache_digest("x.y.z", 5, b);
-	ht_tokcache_digest("x.y.Z", 5, c);
+	ht_cred_digest("x.y.z", 5, a);
+	ht_cred_digest("x.y.z", 5, b);
+	ht_cred_digest("x.y.Z", 5, c);
 	assert_memory_equal(a, b, sizeof(a));
 	assert_memory_not_equal(a, c, sizeof(a));
 }
@@ -215,7 +215,7 @@ tokcache__verified_token__hit_until_exp_plus_skew(void **state)
 	unsigned char d[HT_TOKDIGEST_LEN], h[32], out[32];
 
 	(void)state;
-	ht_tokcache_digest("hit.until.exp", 13, d);
+	ht_cred_digest("hit.until.exp", 13, d);
 	memset(h, 0xab, sizeof(h));
 	memset(out, 0, sizeof(out));
 	assert_int_equal(ht_tokcache_get(d, 1000, out), 0);
@@ -232,7 +232,7 @@ tokcache__not_before_in_future__miss(void **state)
 	unsigned char d[HT_TOKDIGEST_LEN], h[32], out[32];
 
 	(void)state;
-	ht_tokcache_digest("nbf.in.future", 13, d);
+	ht_cred_digest("nbf.in.future", 13, d);
 	memset(h, 0xcd, sizeof(h));
 	ht_tokcache_put(d, 5000.0, 3000.0, h);
 	/* a clock that went back before nbf - skew */
@@ -246,7 +246,7 @@ tokcache__another_token__miss(void **state)
 	unsigned char d[HT_TOKDIGEST_LEN], e[HT_TOKDIGEST_LEN], h[32], out[32];
 
 	(void)state;
-	ht_tokcache_digest("one.token.here", 14, d);
+	ht_cred_digest("one.token.here", 14, d);
 	memcpy(e, d, sizeof(e));
 	e[HT_TOKDIGEST_LEN - 1] ^= 1;	/* same slot, another digest */
 	memset(h, 0xef, sizeof(h));
@@ -264,7 +264,7 @@ tokcache__three_tokens_one_pair__least_recent_evicted(void **state)
 	unsigned char c[HT_TOKDIGEST_LEN], h[32], out[32];
 
 	(void)state;
-	ht_tokcache_digest("pair.of.slots", 13, a);
+	ht_cred_digest("pair.of.slots", 13, a);
 	memcpy(b, a, sizeof(b));
 	memcpy(c, a, sizeof(c));
 	b[HT_TOKDIGEST_LEN - 1] ^= 1;	/* the slot is chosen by the first bytes */
