@@ -179,11 +179,12 @@ cat_pass_verify_text(const struct ly_ctx *ctx, const char *text,
  * check's own CPU (about 640,000 of its 750,000 instructions, ~70 us
  * here), and a pass shown at a counter is often checked more than once.
  * A pass that verified is remembered by a digest of the public key and
- * the text (BLAKE2b keyed with a random per-process key), with what the
- * check read from it; the same text under the same key always verifies
- * to the same thing, so a hit answers exactly as the check would. Its
- * expiry is the caller's to compare, as before. Direct-mapped; a lock per
- * stripe of slots. Failures are not cached.
+ * the text (BLAKE2b-256: the pass is no secret from whoever reads this
+ * memory, and the digest gives nothing back), with what the check read
+ * from it; the same text under the same key always verifies to the same
+ * thing, so a hit answers exactly as the check would. Its expiry is the
+ * caller's to compare, as before. Direct-mapped, one lock (held for a
+ * copy of ~100 bytes). Failures are not cached.
  */
 struct cat_passslot {
 	int		 used;
@@ -193,22 +194,8 @@ struct cat_passslot {
 	unsigned char	 nonce[16];
 };
 
-#define CAT_PASS_STRIPES	16
-
 static struct cat_passslot cat_passcache[LIM_PASS_CACHE_SLOTS];
-static pthread_mutex_t	 cat_passcache_mu[CAT_PASS_STRIPES];
-static unsigned char	 cat_passcache_key[crypto_generichash_KEYBYTES];
-static pthread_once_t	 cat_passcache_once = PTHREAD_ONCE_INIT;
-
-static void
-cat_passcache_init(void)
-{
-	size_t i;
-
-	for (i = 0; i < CAT_PASS_STRIPES; i++)
-		pthread_mutex_init(&cat_passcache_mu[i], NULL);
-	randombytes_buf(cat_passcache_key, sizeof(cat_passcache_key));
-}
+static pthread_mutex_t	 cat_passcache_mu = PTHREAD_MUTEX_INITIALIZER;
 
 int
 cat_pass_verify(const struct ly_ctx *ctx, const char *text,
@@ -218,21 +205,18 @@ cat_pass_verify(const struct ly_ctx *ctx, const char *text,
 	crypto_generichash_state hs;
 	unsigned char d[32];
 	struct cat_passslot *s;
-	pthread_mutex_t *mu;
-	size_t len, i;
+	pthread_mutex_t *mu = &cat_passcache_mu;
+	size_t len;
 	int hit = 0;
 
 	if (text == NULL || (len = strlen(text)) > LIM_PASS_TEXT_MAX)
 		return -1;
-	pthread_once(&cat_passcache_once, cat_passcache_init);
-	crypto_generichash_init(&hs, cat_passcache_key,
-	    sizeof(cat_passcache_key), sizeof(d));
+	crypto_generichash_init(&hs, NULL, 0, sizeof(d));
 	crypto_generichash_update(&hs, ctx->pass_pk, sizeof(ctx->pass_pk));
 	crypto_generichash_update(&hs, (const unsigned char *)text, len);
 	crypto_generichash_final(&hs, d, sizeof(d));
-	i = ((size_t)d[0] | (size_t)d[1] << 8) % LIM_PASS_CACHE_SLOTS;
-	s = &cat_passcache[i];
-	mu = &cat_passcache_mu[i % CAT_PASS_STRIPES];
+	s = &cat_passcache[((size_t)d[0] | (size_t)d[1] << 8) %
+	    LIM_PASS_CACHE_SLOTS];
 	pthread_mutex_lock(mu);
 	if (s->used && sodium_memcmp(s->digest, d, sizeof(d)) == 0) {
 		memcpy(perk_public_id, s->perk, strlen(s->perk) + 1);
