@@ -429,7 +429,7 @@ ht_key_verify(struct ht_req *r, const char *tok)
 int
 ht_auth(struct ht_req *r, unsigned roles)
 {
-	const char *h = ht_param(r, "HTTP_AUTHORIZATION");
+	const char *h = r->in_authz;	/* read by ht_req_read */
 	const char *tok;
 	enum ly_res res;
 	unsigned have;

@@ -92,6 +92,8 @@ struct ht_req {
 	char			*params[LIM_PATH_PARAMS];	/* {id} values */
 	size_t			 nparams;
 	unsigned long long	 clen;		/* checked Content-Length */
+	const char		*in_ctype;	/* CONTENT_TYPE, or NULL */
+	const char		*in_authz;	/* HTTP_AUTHORIZATION, or NULL */
 	char			*body;		/* NUL-terminated, bodylen bytes */
 	size_t			 bodylen;
 	cJSON			*json;		/* parsed body, if any */

@@ -216,7 +216,7 @@ ht_json_check(const cJSON *obj, const struct ht_field *f, size_t n,
 int
 ht_body(struct ht_req *r, const struct ht_field *f, size_t n)
 {
-	const char *ctype = ht_param(r, "CONTENT_TYPE");
+	const char *ctype = r->in_ctype;	/* read by ht_req_read */
 	const char *end = NULL;
 	struct ht_verr err;
 
@@ -438,24 +438,31 @@ ht_jadd_int(cJSON *obj, const char *name, long long v)
 
 /* ---- the JSON writer ---- */
 
-static void
-ht_jw_put(struct ht_jw *w, const char *s, size_t n)
+/* Makes room for n more bytes and the NUL: 0, or -1 (w->err set). */
+static int
+ht_jw_grow(struct ht_jw *w, size_t n)
 {
 	size_t cap;
 	char *np;
 
 	if (w->err)
-		return;
-	if (w->len + n + 1 > w->cap) {
-		for (cap = w->cap ? w->cap : 256; cap < w->len + n + 1; cap *= 2)
-			;
-		if ((np = realloc(w->p, cap)) == NULL) {
-			w->err = 1;
-			return;
-		}
-		w->p = np;
-		w->cap = cap;
+		return -1;
+	for (cap = w->cap ? w->cap : 512; cap < w->len + n + 1; cap *= 2)
+		;
+	if ((np = realloc(w->p, cap)) == NULL) {
+		w->err = 1;
+		return -1;
 	}
+	w->p = np;
+	w->cap = cap;
+	return 0;
+}
+
+static inline void
+ht_jw_put(struct ht_jw *w, const char *s, size_t n)
+{
+	if (w->len + n + 1 > w->cap && ht_jw_grow(w, n) != 0)
+		return;
 	memcpy(w->p + w->len, s, n);
 	w->len += n;
 	w->p[w->len] = '\0';
