@@ -7,13 +7,17 @@
  * is turned into its keyed hash at once and never kept or logged raw.
  *
  * Verified API keys are cached in the process for LIM_KEY_CACHE_TTL_S,
- * keyed by the SHA-256 of the whole key (what the database stores), so
+ * keyed by a keyed digest of the whole key (ht_cred_digest), so
  * that an organisation's call does not pay a database round trip for its
  * key every time. Only successes are cached. Revoking a key through this
  * process clears the cache after the revocation commits (h_orgs.c); a
  * lookup that was already under way then does not store its answer (the
  * generation check below). Other processes see a revocation within the
  * TTL, when their entry expires and the key is looked up again.
+ *
+ * Residents' tokens that verified are cached too, by a keyed digest, with
+ * the subject's hash (see "the verified-token cache" below): a resident's
+ * next call with the same token skips the JWT check.
  */
 #include "config.h"
 
@@ -27,41 +31,71 @@
 
 #include "fcgi/ht.h"
 
-/* base64url (no padding) decode into a malloc'd NUL-terminated buffer */
-static unsigned char *
-ht_b64url_dec(const char *s, size_t len, size_t *outlen)
+/* base64url (no padding) decode of s[0..len) into out (outsz bytes, one
+ * more than the longest result kept for the NUL): 0, or -1. */
+static int
+ht_b64url_dec(const char *s, size_t len, unsigned char *out, size_t outsz,
+    size_t *outlen)
 {
-	unsigned char *out;
-	size_t max = len / 4 * 3 + 3;
-
-	if ((out = malloc(max + 1)) == NULL)
-		return NULL;
-	if (sodium_base642bin(out, max, s, len, NULL, outlen, NULL,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0) {
-		free(out);
-		return NULL;
-	}
+	if (outsz == 0 || sodium_base642bin(out, outsz - 1, s, len, NULL,
+	    outlen, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		return -1;
 	out[*outlen] = '\0';
-	return out;
+	return 0;
 }
+
+/*
+ * HMAC-SHA256 keyed with the JWT secret. HMAC's key setup hashes the key
+ * into two SHA-256 states (two compressions of the ~seven a token's MAC
+ * takes); each thread keeps the state of the last key it saw and starts
+ * from a copy of it. The key is compared in full, so another secret (the
+ * unit tests use several) just sets the state up again.
+ */
+#define HT_HMAC_KEY_MAX	256	/* as ht_config's jwt_secret; longer keys work, uncached */
+
+struct ht_hmac_key {
+	int				 set;
+	size_t				 len;
+	unsigned char			 key[HT_HMAC_KEY_MAX];
+	crypto_auth_hmacsha256_state	 st;
+};
+static _Thread_local struct ht_hmac_key ht_hmac_key;
 
 static void
 ht_hs256(const unsigned char *key, size_t keylen, const char *msg, size_t len,
     unsigned char mac[32])
 {
+	struct ht_hmac_key *k = &ht_hmac_key;
 	crypto_auth_hmacsha256_state st;
 
-	crypto_auth_hmacsha256_init(&st, key, keylen);
+	if (keylen > sizeof(k->key)) {
+		crypto_auth_hmacsha256_init(&st, key, keylen);
+	} else {
+		if (!k->set || k->len != keylen ||
+		    memcmp(k->key, key, keylen) != 0) {
+			crypto_auth_hmacsha256_init(&k->st, key, keylen);
+			memcpy(k->key, key, keylen);
+			k->len = keylen;
+			k->set = 1;
+		}
+		st = k->st;
+	}
 	crypto_auth_hmacsha256_update(&st, (const unsigned char *)msg, len);
 	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_memzero(&st, sizeof(st));
 }
 
-int
-ht_jwt_verify(const char *tok, const unsigned char *secret, size_t secretlen,
-    time_t now, char *sub, size_t subsz)
+/* ht_jwt_verify, also handing back the token's exp and nbf (-INFINITY if
+ * it has none), which the verified-token cache re-checks on every hit. */
+static int
+ht_jwt_check(const char *tok, const unsigned char *secret, size_t secretlen,
+    time_t now, char *sub, size_t subsz, double *expv, double *nbfv)
 {
+	/* the three parts decoded, each NUL-terminated: a token is at most
+	 * LIM_JWT_MAX characters, so its parts decode to less than that */
+	unsigned char buf[LIM_JWT_MAX], mac[32];
+	unsigned char *hdr = buf, *pay, *sig;
 	const char *d1, *d2;
-	unsigned char *hdr = NULL, *pay = NULL, *sig = NULL, mac[32];
 	size_t hl, pl, sl, toklen = strlen(tok);
 	cJSON *h = NULL, *p = NULL;
 	const cJSON *alg, *exp, *nbf, *s;
@@ -72,9 +106,15 @@ ht_jwt_verify(const char *tok, const unsigned char *secret, size_t secretlen,
 	if ((d1 = strchr(tok, '.')) == NULL || (d2 = strchr(d1 + 1, '.')) == NULL ||
 	    strchr(d2 + 1, '.') != NULL)
 		goto out;
-	if ((hdr = ht_b64url_dec(tok, (size_t)(d1 - tok), &hl)) == NULL ||
-	    (pay = ht_b64url_dec(d1 + 1, (size_t)(d2 - d1 - 1), &pl)) == NULL ||
-	    (sig = ht_b64url_dec(d2 + 1, strlen(d2 + 1), &sl)) == NULL)
+	if (ht_b64url_dec(tok, (size_t)(d1 - tok), hdr, sizeof(buf), &hl) != 0)
+		goto out;
+	pay = hdr + hl + 1;
+	if (ht_b64url_dec(d1 + 1, (size_t)(d2 - d1 - 1), pay,
+	    sizeof(buf) - (size_t)(pay - buf), &pl) != 0)
+		goto out;
+	sig = pay + pl + 1;
+	if (ht_b64url_dec(d2 + 1, toklen - (size_t)(d2 + 1 - tok), sig,
+	    sizeof(buf) - (size_t)(sig - buf), &sl) != 0)
 		goto out;
 	if ((h = cJSON_ParseWithLength((const char *)hdr, hl)) == NULL ||
 	    (p = cJSON_ParseWithLength((const char *)pay, pl)) == NULL)
@@ -104,14 +144,24 @@ ht_jwt_verify(const char *tok, const unsigned char *secret, size_t secretlen,
 	    strlen(s->valuestring) >= subsz)
 		goto out;
 	memcpy(sub, s->valuestring, strlen(s->valuestring) + 1);
+	*expv = exp->valuedouble;
+	*nbfv = nbf != NULL ? nbf->valuedouble : -INFINITY;
 	rc = 0;
 out:
 	cJSON_Delete(h);
 	cJSON_Delete(p);
-	free(hdr);
-	free(pay);
-	free(sig);
+	sodium_memzero(buf, sizeof(buf));	/* the raw subject */
 	return rc;
+}
+
+int
+ht_jwt_verify(const char *tok, const unsigned char *secret, size_t secretlen,
+    time_t now, char *sub, size_t subsz)
+{
+	double exp, nbf;
+
+	return ht_jwt_check(tok, secret, secretlen, now, sub, subsz, &exp,
+	    &nbf);
 }
 
 char *
@@ -215,6 +265,139 @@ ht_keycache_clear(void)
 	pthread_mutex_unlock(&ht_keycache_mu);
 }
 
+/* ---- the verified-token cache ---- */
+
+/*
+ * A resident's app calls several times with one token, and a token's
+ * check (base64, two JSON parses, HMAC-SHA256, then the subject's keyed
+ * hash) is most of perkd's own work for a read. A token that verified is
+ * remembered by its digest: BLAKE2b keyed with a random per-process key,
+ * so neither the token nor the raw subject is kept. A hit gives the
+ * subject hash; exp and nbf are checked again against the clock on every
+ * hit, exactly as the full check does, so a remembered token expires on
+ * time. Nothing else can make a verified token invalid (HS256 with the
+ * configured secret; no revocation list), so no TTL is needed. Failures
+ * are not cached. Two slots per digest, the one used less recently goes
+ * first; a lock per stripe of slots keeps the threads apart.
+ */
+struct ht_tokslot {
+	int		 used;		/* 0 free, 1 in use, 2 used last of its pair */
+	unsigned char	 digest[HT_TOKDIGEST_LEN];
+	unsigned char	 subject_hash[32];
+	double		 exp, nbf;
+};
+
+#define HT_TOK_STRIPES	64
+
+static struct ht_tokslot ht_tokcache[LIM_TOKEN_CACHE_SLOTS];
+static pthread_mutex_t	 ht_tokcache_mu[HT_TOK_STRIPES];
+static unsigned char	 ht_tokcache_key[crypto_generichash_KEYBYTES];
+static pthread_once_t	 ht_tokcache_once = PTHREAD_ONCE_INIT;
+
+static void
+ht_tokcache_init(void)
+{
+	size_t i;
+
+	for (i = 0; i < HT_TOK_STRIPES; i++)
+		pthread_mutex_init(&ht_tokcache_mu[i], NULL);
+	randombytes_buf(ht_tokcache_key, sizeof(ht_tokcache_key));
+}
+
+void
+ht_cred_digest(const char *tok, size_t len,
+    unsigned char out[HT_TOKDIGEST_LEN])
+{
+	pthread_once(&ht_tokcache_once, ht_tokcache_init);
+	crypto_generichash(out, HT_TOKDIGEST_LEN, (const unsigned char *)tok,
+	    len, ht_tokcache_key, sizeof(ht_tokcache_key));
+}
+
+/* The first of the two slots a digest may live in (2-way: with one slot
+ * a token, of 400 in 4,096 slots, met another in about 1 case in 10). */
+static size_t
+ht_tokcache_index(const unsigned char d[HT_TOKDIGEST_LEN])
+{
+	return (((size_t)d[0] | (size_t)d[1] << 8 | (size_t)d[2] << 16) %
+	    LIM_TOKEN_CACHE_SLOTS) & ~(size_t)1;
+}
+
+int
+ht_tokcache_get(const unsigned char d[HT_TOKDIGEST_LEN], time_t now,
+    unsigned char subject_hash[32])
+{
+	size_t i = ht_tokcache_index(d), k;
+	struct ht_tokslot *s;
+	pthread_mutex_t *mu = &ht_tokcache_mu[i / 2 % HT_TOK_STRIPES];
+	int hit = 0;
+
+	pthread_once(&ht_tokcache_once, ht_tokcache_init);
+	pthread_mutex_lock(mu);
+	for (k = 0; k < 2 && !hit; k++) {
+		s = &ht_tokcache[i + k];
+		/* the same checks as ht_jwt_check's, on the same values */
+		if (s->used && sodium_memcmp(s->digest, d,
+		    HT_TOKDIGEST_LEN) == 0 &&
+		    !(s->exp + LIM_JWT_SKEW_S < (double)now) &&
+		    !(s->nbf - LIM_JWT_SKEW_S > (double)now)) {
+			memcpy(subject_hash, s->subject_hash, 32);
+			s->used = 2;	/* recently used: the other goes first */
+			ht_tokcache[i + (k ^ 1)].used =
+			    ht_tokcache[i + (k ^ 1)].used != 0;
+			hit = 1;
+		}
+	}
+	pthread_mutex_unlock(mu);
+	return hit;
+}
+
+void
+ht_tokcache_put(const unsigned char d[HT_TOKDIGEST_LEN], double exp,
+    double nbf, const unsigned char subject_hash[32])
+{
+	size_t i = ht_tokcache_index(d);
+	struct ht_tokslot *s;
+	pthread_mutex_t *mu = &ht_tokcache_mu[i / 2 % HT_TOK_STRIPES];
+
+	pthread_once(&ht_tokcache_once, ht_tokcache_init);
+	pthread_mutex_lock(mu);
+	/* a free slot, else the one not used last */
+	s = &ht_tokcache[i + (ht_tokcache[i].used != 0 &&
+	    (ht_tokcache[i + 1].used == 0 || ht_tokcache[i].used == 2))];
+	s->used = 2;
+	ht_tokcache[i + (s == &ht_tokcache[i])].used =
+	    ht_tokcache[i + (s == &ht_tokcache[i])].used != 0;
+	memcpy(s->digest, d, HT_TOKDIGEST_LEN);
+	memcpy(s->subject_hash, subject_hash, 32);
+	s->exp = exp;
+	s->nbf = nbf;
+	pthread_mutex_unlock(mu);
+}
+
+/* A resident's token: 0 and r->subject_hash set, or -1. */
+static int
+ht_resident_verify(struct ht_req *r, const char *tok)
+{
+	unsigned char d[HT_TOKDIGEST_LEN];
+	char sub[LIM_SUBJECT_MAX + 1];
+	size_t len = strlen(tok);
+	time_t now = time(NULL);
+	double exp, nbf;
+
+	if (len > LIM_JWT_MAX)
+		return -1;
+	ht_cred_digest(tok, len, d);
+	if (ht_tokcache_get(d, now, r->subject_hash))
+		return 0;
+	if (ht_jwt_check(tok, r->w->cfg->jwt_secret, r->w->cfg->jwt_secret_len,
+	    now, sub, sizeof(sub), &exp, &nbf) != 0)
+		return -1;
+	ly_subject_hash(r->ctx, sub, r->subject_hash);
+	sodium_memzero(sub, sizeof(sub));
+	ht_tokcache_put(d, exp, nbf, r->subject_hash);
+	return 0;
+}
+
 static time_t
 ht_mono_s(void)
 {
@@ -228,12 +411,14 @@ ht_mono_s(void)
 static enum ly_res
 ht_key_verify(struct ht_req *r, const char *tok)
 {
-	unsigned char hash[crypto_hash_sha256_BYTES];
+	unsigned char hash[HT_TOKDIGEST_LEN];
 	unsigned long gen;
 	time_t now = ht_mono_s();
 	enum ly_res res;
 
-	crypto_hash_sha256(hash, (const unsigned char *)tok, strlen(tok));
+	/* the keyed BLAKE2b digest: a third of SHA-256's cost here; the
+	 * database lookup on a miss hashes the key its own way */
+	ht_cred_digest(tok, strlen(tok), hash);
 	if (ht_keycache_get(hash, now, &r->org, &gen))
 		return LY_OK;
 	if ((res = ly_key_check(r->db, tok, &r->org)) == LY_OK)
@@ -244,8 +429,7 @@ ht_key_verify(struct ht_req *r, const char *tok)
 int
 ht_auth(struct ht_req *r, unsigned roles)
 {
-	const char *h = ht_param(r, "HTTP_AUTHORIZATION");
-	char sub[LIM_SUBJECT_MAX + 1];
+	const char *h = r->in_authz;	/* read by ht_req_read */
 	const char *tok;
 	enum ly_res res;
 	unsigned have;
@@ -273,9 +457,7 @@ ht_auth(struct ht_req *r, unsigned roles)
 		r->caller = HT_CALLER_ORG;
 		have = (unsigned)r->org.roles << 1;	/* ly_role -> ht_role */
 	} else {
-		if (ht_jwt_verify(tok, r->w->cfg->jwt_secret,
-		    r->w->cfg->jwt_secret_len, time(NULL), sub,
-		    sizeof(sub)) != 0) {
+		if (ht_resident_verify(r, tok) != 0) {
 			ht_header(r, "WWW-Authenticate",
 			    "Bearer error=\"invalid_token\"");
 			ht_reply_problem(r, HT_P_UNAUTHORIZED,
@@ -283,8 +465,6 @@ ht_auth(struct ht_req *r, unsigned roles)
 			return -1;
 		}
 		r->caller = HT_CALLER_RESIDENT;
-		ly_subject_hash(r->ctx, sub, r->subject_hash);
-		sodium_memzero(sub, sizeof(sub));
 		have = HT_RESIDENT;
 	}
 	if ((have & roles) == 0) {

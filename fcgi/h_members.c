@@ -15,43 +15,48 @@
 
 /* ---- shared JSON shapes ---- */
 
-static cJSON *
-ht_member_json(const struct ht_req *r, const struct ly_member *m,
-    const struct ly_ladder *l)
+/* The member as GET /v1/me shows it, written by w (the writer, not a
+ * cJSON tree: this is the hottest reply). */
+static void
+ht_member_write(const struct ht_req *r, const struct ly_member *m,
+    const struct ly_ladder *l, struct ht_jw *w)
 {
-	cJSON *j = cJSON_CreateObject(), *t;
 	struct ly_standing s;
 	char id[LIM_PUBLIC_ID_MAX];
 
 	ly_id_derived(r->ctx, id, sizeof(id), "mem_", m->id);
 	ly_standing(l, m->lifetime, &s);
-	cJSON_AddStringToObject(j, "id", id);
-	cJSON_AddStringToObject(j, "enrolled_at", m->enrolled_at);
-	cJSON_AddStringToObject(j, "district", m->district);
-	ht_jadd_int(j, "balance", m->balance);
-	ht_jadd_int(j, "lifetime_points", m->lifetime);
-	t = cJSON_AddObjectToObject(j, "tier");
-	cJSON_AddStringToObject(t, "name", s.name);
-	ht_jadd_int(t, "stars", s.stars);
-	ht_jadd_int(t, "flags", s.flags);
-	ht_jadd_str(t, "next_tier", s.next);
+	ht_jw_open(w, NULL);
+	ht_jw_str(w, "id", id);
+	ht_jw_str(w, "enrolled_at", m->enrolled_at);
+	ht_jw_str(w, "district", m->district);
+	ht_jw_int(w, "balance", m->balance);
+	ht_jw_int(w, "lifetime_points", m->lifetime);
+	ht_jw_open(w, "tier");
+	ht_jw_str(w, "name", s.name);
+	ht_jw_int(w, "stars", s.stars);
+	ht_jw_int(w, "flags", s.flags);
+	ht_jw_str(w, "next_tier", s.next);
 	if (s.next != NULL)
-		ht_jadd_int(t, "points_to_next", s.to_next);
+		ht_jw_int(w, "points_to_next", s.to_next);
 	else
-		cJSON_AddNullToObject(t, "points_to_next");
-	return j;
+		ht_jw_null(w, "points_to_next");
+	ht_jw_close(w);
+	ht_jw_close(w);
 }
 
 /* The member with the ladder, for replies that show the member. */
 static enum ly_res
 ht_member_reply(struct ht_req *r, const struct ly_member *m, int status)
 {
+	struct ht_jw w = { NULL, 0, 0, 0, 0 };
 	struct ly_ladder l;
 	enum ly_res res;
 
 	if ((res = ly_ladder_get(r->db, &l)) != LY_OK)
 		return res;
-	ht_reply_json(r, status, ht_member_json(r, m, &l));
+	ht_member_write(r, m, &l, &w);
+	ht_reply_jw(r, status, &w);
 	return LY_OK;
 }
 
@@ -401,10 +406,12 @@ static enum ly_res
 ht_export_work(struct ht_req *r, void *arg)
 {
 	struct ht_export x = { r, NULL };
+	struct ht_jw w = { NULL, 0, 0, 0, 0 };
 	struct ly_member m;
 	struct ly_ladder l;
-	char now[32], at[32];
+	char now[32], at[32], *txt;
 	enum ly_res res;
+	size_t len;
 	cJSON *doc;
 
 	(void)arg;
@@ -415,7 +422,13 @@ ht_export_work(struct ht_req *r, void *arg)
 	ly_now(now);
 	ht_time_fmt(now, at);
 	cJSON_AddStringToObject(doc, "exported_at", at);
-	cJSON_AddItemToObject(doc, "member", ht_member_json(r, &m, &l));
+	ht_member_write(r, &m, &l, &w);
+	if ((txt = ht_jw_take(&w, &len)) == NULL) {
+		cJSON_Delete(doc);
+		return LY_NOMEM;
+	}
+	cJSON_AddRawToObject(doc, "member", txt);	/* the same bytes */
+	free(txt);
 	x.arr = cJSON_AddArrayToObject(doc, "consents");
 	if ((res = ly_member_consents(r->db, m.id, ht_export_consent_cb,
 	    &x)) != LY_OK || (res = ht_sources_json(r, &m, doc)) != LY_OK)

@@ -92,6 +92,8 @@ struct ht_req {
 	char			*params[LIM_PATH_PARAMS];	/* {id} values */
 	size_t			 nparams;
 	unsigned long long	 clen;		/* checked Content-Length */
+	const char		*in_ctype;	/* CONTENT_TYPE, or NULL */
+	const char		*in_authz;	/* HTTP_AUTHORIZATION, or NULL */
 	char			*body;		/* NUL-terminated, bodylen bytes */
 	size_t			 bodylen;
 	cJSON			*json;		/* parsed body, if any */
@@ -252,9 +254,35 @@ int	ht_utf8_valid(const char *s, size_t len);
 int	ht_time_parse(const char *s, char out[32], time_t *t) HT_WARN_UNUSED;
 /* SQL DATETIME text "YYYY-MM-DD HH:MM:SS[.f]" -> RFC 3339 "...Z". */
 void	ht_time_fmt(const char *sql, char out[32]);
+/* v in decimal, written backwards from the end of buf; returns where the
+ * text (NUL-terminated) starts. */
+char	*ht_lltoa(char buf[24], long long v);
 /* cJSON helpers that keep the 2^53 rule on output. */
 void	ht_jadd_int(cJSON *obj, const char *name, long long v);
 void	ht_jadd_str(cJSON *obj, const char *name, const char *s); /* NULL -> null */
+
+/*
+ * A JSON writer for hot replies: the text straight into one growing
+ * buffer, no cJSON tree (a tree costs three allocations a string member
+ * and a print). Its bytes are those cJSON's unformatted printer would give
+ * the same members. Start from a zeroed struct; keys NULL inside no
+ * object; ht_jw_take hands over the text (malloc'd, the caller frees) or
+ * NULL if memory ran out, and resets the writer; ht_reply_jw makes it the
+ * reply (500 if memory ran out).
+ */
+struct ht_jw {
+	char	*p;
+	size_t	 len, cap;
+	int	 err;	/* out of memory: the rest is dropped */
+	int	 more;	/* this object has a member: the next needs a comma */
+};
+void	ht_jw_open(struct ht_jw *w, const char *key);
+void	ht_jw_close(struct ht_jw *w);
+void	ht_jw_str(struct ht_jw *w, const char *key, const char *v); /* NULL -> null */
+void	ht_jw_int(struct ht_jw *w, const char *key, long long v);
+void	ht_jw_null(struct ht_jw *w, const char *key);
+char	*ht_jw_take(struct ht_jw *w, size_t *len);
+void	ht_reply_jw(struct ht_req *r, int status, struct ht_jw *w);
 
 /* ---- transactions and idempotency (txn.c) ---- */
 
@@ -345,6 +373,20 @@ int	ht_keycache_get(const unsigned char hash[32], time_t now,
 void	ht_keycache_put(const unsigned char hash[32], const struct ly_org *org,
 	    time_t now, unsigned long gen);
 void	ht_keycache_clear(void);
+/* A credential's digest for the caches below: BLAKE2b keyed with a random
+ * per-process key, HT_TOKDIGEST_LEN bytes (so the caches keep neither
+ * tokens, keys nor subjects). The verified-token cache (residents' JWTs),
+ * by that digest: a
+ * hit copies the subject hash of a token that verified before and whose
+ * exp and nbf still hold at now (wall-clock seconds, as ht_jwt_verify), 1,
+ * else 0. Put only what ht_jwt_verify accepted. */
+#define HT_TOKDIGEST_LEN	32
+void	ht_cred_digest(const char *tok, size_t len,
+	    unsigned char out[HT_TOKDIGEST_LEN]);
+int	ht_tokcache_get(const unsigned char d[HT_TOKDIGEST_LEN], time_t now,
+	    unsigned char subject_hash[32]);
+void	ht_tokcache_put(const unsigned char d[HT_TOKDIGEST_LEN], double exp,
+	    double nbf, const unsigned char subject_hash[32]);
 /* The caller's idempotency identity ("o:<id>" or "r:<hex hash>"). */
 void	ht_caller_id(const struct ht_req *r, char *out, size_t outsz);
 

@@ -102,6 +102,12 @@
 #define LIM_KEY_CACHE_TTL_S   5
 #define LIM_KEY_CACHE_SLOTS   256          /* direct-mapped; orgs are few, a collision only costs a lookup */
 
+/* Verified-token cache (fcgi/auth.c): residents' tokens that verified,
+ * by a keyed digest (88 bytes a slot), so that a resident's next call
+ * skips the JWT check and the subject hash. Direct-mapped; a collision
+ * only costs a full check. exp/nbf are checked on every hit. */
+#define LIM_TOKEN_CACHE_SLOTS 4096
+
 /* The access-log writer (loyalty/ly_access.c) commits the rows of
  * concurrent checks together, in INSERTs of at most this many rows (a
  * power of two; 4 parameters a row, so the statements stay cached). */
@@ -129,6 +135,10 @@
 #define LIM_CHECK_ORGS        1024         /* orgs tracked by the in-process limiter; the least
                                             * recently failing one is forgotten first */
 #define LIM_PASS_TTL_S        600          /* contract: a pass is valid 10 minutes */
+/* Verified-pass cache (catalog/cat_passes.c): passes whose Ed25519
+ * signature checked, by a keyed digest (~100 bytes a slot), so that a
+ * pass checked again skips the signature. Direct-mapped. */
+#define LIM_PASS_CACHE_SLOTS  1024
 #define LIM_PASS_TEXT_MAX     512          /* a pass is ~190 characters; 512 bounds the parser */
 #define LIM_SWEEP_BATCH       100          /* vouchers expired per query; each refund is its own
                                             * small transaction so the sweep never holds locks long */

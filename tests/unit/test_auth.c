@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -173,6 +174,113 @@ jwt__tampered_payload_or_garbage__refused(void **state)
 	assert_int_equal(ht_jwt_verify("!!.??.**", secret, SL, now, sub, sizeof(sub)), -1);
 }
 
+/* the per-thread HMAC key state follows the key it is given */
+static void
+jwt__secret_changes_between_calls__each_checked_with_its_own(void **state)
+{
+	static const unsigned char other[] = "fedcba9876543210fedcba9876543210";
+	char *tok = forge("{\"alg\":\"HS256\"}",
+	    "{\"sub\":\"r1\",\"exp\":2000000000}", 1);
+	char sub[LIM_SUBJECT_MAX + 1];
+	time_t now = 1900000000;
+
+	(void)state;
+	assert_int_equal(ht_jwt_verify(tok, secret, SL, now, sub, sizeof(sub)), 0);
+	assert_int_equal(ht_jwt_verify(tok, other, sizeof(other) - 1, now, sub,
+	    sizeof(sub)), -1);
+	assert_int_equal(ht_jwt_verify(tok, secret, SL - 1, now, sub,
+	    sizeof(sub)), -1);
+	assert_int_equal(ht_jwt_verify(tok, secret, SL, now, sub, sizeof(sub)), 0);
+	assert_string_equal(sub, "r1");
+	free(tok);
+}
+
+static void
+tokcache__digest__same_token_same_digest_another_differs(void **state)
+{
+	unsigned char a[HT_TOKDIGEST_LEN], b[HT_TOKDIGEST_LEN];
+	unsigned char c[HT_TOKDIGEST_LEN];
+
+	(void)state;
+	ht_cred_digest("x.y.z", 5, a);
+	ht_cred_digest("x.y.z", 5, b);
+	ht_cred_digest("x.y.Z", 5, c);
+	assert_memory_equal(a, b, sizeof(a));
+	assert_memory_not_equal(a, c, sizeof(a));
+}
+
+static void
+tokcache__verified_token__hit_until_exp_plus_skew(void **state)
+{
+	unsigned char d[HT_TOKDIGEST_LEN], h[32], out[32];
+
+	(void)state;
+	ht_cred_digest("hit.until.exp", 13, d);
+	memset(h, 0xab, sizeof(h));
+	memset(out, 0, sizeof(out));
+	assert_int_equal(ht_tokcache_get(d, 1000, out), 0);
+	ht_tokcache_put(d, 2000.0, -INFINITY, h);
+	assert_int_equal(ht_tokcache_get(d, 1000, out), 1);
+	assert_memory_equal(out, h, sizeof(h));
+	assert_int_equal(ht_tokcache_get(d, 2000 + LIM_JWT_SKEW_S, out), 1);
+	assert_int_equal(ht_tokcache_get(d, 2000 + LIM_JWT_SKEW_S + 1, out), 0);
+}
+
+static void
+tokcache__not_before_in_future__miss(void **state)
+{
+	unsigned char d[HT_TOKDIGEST_LEN], h[32], out[32];
+
+	(void)state;
+	ht_cred_digest("nbf.in.future", 13, d);
+	memset(h, 0xcd, sizeof(h));
+	ht_tokcache_put(d, 5000.0, 3000.0, h);
+	/* a clock that went back before nbf - skew */
+	assert_int_equal(ht_tokcache_get(d, 3000 - LIM_JWT_SKEW_S - 1, out), 0);
+	assert_int_equal(ht_tokcache_get(d, 3000 - LIM_JWT_SKEW_S, out), 1);
+}
+
+static void
+tokcache__another_token__miss(void **state)
+{
+	unsigned char d[HT_TOKDIGEST_LEN], e[HT_TOKDIGEST_LEN], h[32], out[32];
+
+	(void)state;
+	ht_cred_digest("one.token.here", 14, d);
+	memcpy(e, d, sizeof(e));
+	e[HT_TOKDIGEST_LEN - 1] ^= 1;	/* same slot, another digest */
+	memset(h, 0xef, sizeof(h));
+	ht_tokcache_put(d, 5000.0, -INFINITY, h);
+	assert_int_equal(ht_tokcache_get(e, 1000, out), 0);
+	assert_int_equal(ht_tokcache_get(d, 1000, out), 1);
+}
+
+/* two tokens of one slot pair both stay; a third evicts the one used
+ * less recently */
+static void
+tokcache__three_tokens_one_pair__least_recent_evicted(void **state)
+{
+	unsigned char a[HT_TOKDIGEST_LEN], b[HT_TOKDIGEST_LEN];
+	unsigned char c[HT_TOKDIGEST_LEN], h[32], out[32];
+
+	(void)state;
+	ht_cred_digest("pair.of.slots", 13, a);
+	memcpy(b, a, sizeof(b));
+	memcpy(c, a, sizeof(c));
+	b[HT_TOKDIGEST_LEN - 1] ^= 1;	/* the slot is chosen by the first bytes */
+	c[HT_TOKDIGEST_LEN - 1] ^= 2;
+	memset(h, 0x11, sizeof(h));
+	ht_tokcache_put(a, 5000.0, -INFINITY, h);
+	ht_tokcache_put(b, 5000.0, -INFINITY, h);
+	assert_int_equal(ht_tokcache_get(a, 1000, out), 1);
+	assert_int_equal(ht_tokcache_get(b, 1000, out), 1);
+	assert_int_equal(ht_tokcache_get(a, 1000, out), 1);	/* a last */
+	ht_tokcache_put(c, 5000.0, -INFINITY, h);
+	assert_int_equal(ht_tokcache_get(a, 1000, out), 1);
+	assert_int_equal(ht_tokcache_get(c, 1000, out), 1);
+	assert_int_equal(ht_tokcache_get(b, 1000, out), 0);
+}
+
 int
 main(void)
 {
@@ -184,6 +292,12 @@ main(void)
 		cmocka_unit_test(jwt__missing_exp_or_sub__refused),
 		cmocka_unit_test(jwt__subject_over_128_chars__refused),
 		cmocka_unit_test(jwt__tampered_payload_or_garbage__refused),
+		cmocka_unit_test(jwt__secret_changes_between_calls__each_checked_with_its_own),
+		cmocka_unit_test(tokcache__digest__same_token_same_digest_another_differs),
+		cmocka_unit_test(tokcache__verified_token__hit_until_exp_plus_skew),
+		cmocka_unit_test(tokcache__not_before_in_future__miss),
+		cmocka_unit_test(tokcache__another_token__miss),
+		cmocka_unit_test(tokcache__three_tokens_one_pair__least_recent_evicted),
 	};
 
 	if (sodium_init() < 0)

@@ -210,6 +210,32 @@ pass__tampered_or_other_key__refused(void **state)
 	assert_int_equal(cat_pass_verify(&ctx, "", perk, &exp, n2), -1);
 }
 
+/* the second check of a pass comes from the verified-pass cache: the
+ * same answer, and another key still refuses the text it holds */
+static void
+pass__checked_twice__same_answer_other_key_still_refused(void **state)
+{
+	unsigned char nonce[16], n2[16], n3[16], seed[32], k[32];
+	char pass[LIM_PASS_TEXT_MAX], perk[LIM_PUBLIC_ID_MAX];
+	char perk2[LIM_PUBLIC_ID_MAX];
+	struct ly_ctx other;
+	time_t exp = 0, exp2 = 0;
+
+	(void)state;
+	randombytes_buf(nonce, sizeof(nonce));
+	cat_pass_sign(&ctx, "prk_TWICE", 1795324455, nonce, pass, sizeof(pass));
+	assert_int_equal(cat_pass_verify(&ctx, pass, perk, &exp, n2), 0);
+	assert_int_equal(cat_pass_verify(&ctx, pass, perk2, &exp2, n3), 0);
+	assert_string_equal(perk2, "prk_TWICE");
+	assert_string_equal(perk2, perk);
+	assert_int_equal(exp2, 1795324455);
+	assert_memory_equal(n3, nonce, 16);
+	randombytes_buf(seed, sizeof(seed));
+	randombytes_buf(k, sizeof(k));
+	ly_ctx_init(&other, k, k, seed, 5);
+	assert_int_equal(cat_pass_verify(&other, pass, perk, &exp, n2), -1);
+}
+
 static void
 pass__payload__names_perk_expiry_nonce_never_member(void **state)
 {
@@ -288,6 +314,7 @@ main(void)
 		cmocka_unit_test(qr__svg__well_formed_with_quiet_zone),
 		cmocka_unit_test(pass__signed__verifies_and_reads_back),
 		cmocka_unit_test(pass__tampered_or_other_key__refused),
+		cmocka_unit_test(pass__checked_twice__same_answer_other_key_still_refused),
 		cmocka_unit_test(pass__payload__names_perk_expiry_nonce_never_member),
 		cmocka_unit_test(limiter__ten_failures_a_minute__then_waits_until_window_slides),
 		cmocka_unit_test(limiter__many_orgs__table_reuses_stalest_slot),

@@ -1,6 +1,7 @@
 /*
  * test_json.c: input checking in fcgi/json.c and fcgi/req.c: the checked
- * number parser, UTF-8 validation, RFC 3339 times and validator tables.
+ * number parser, UTF-8 validation, RFC 3339 times and validator tables;
+ * on output, the JSON writer and whole numbers, byte for byte as cJSON.
  */
 #include "config.h"
 
@@ -8,6 +9,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -193,6 +196,80 @@ validator__array_items_and_count__checked(void **state)
 	assert_int_equal(check("{\"name\":\"a\",\"tags\":\"a\"}", &err), -1);
 }
 
+/* The writer gives the bytes cJSON's unformatted printer gives the same
+ * members: escapes, UTF-8, null, nesting, whole numbers. */
+static void
+writer__any_members__same_bytes_as_cjson(void **state)
+{
+	static const char *const strs[] = { "plain", "quote \" and \\ back",
+	    "ctl \b\f\n\r\t \x01\x1f end", "Gr\xc3\xbcn \xe2\x82\xac", "/", "",
+	    "\x7f" };
+	static const long long ints[] = { 0, 7, -7, 2147483647LL,
+	    -2147483648LL, 4294967296LL, 999999999999999LL,
+	    -999999999999999LL };
+	struct ht_jw w = { NULL, 0, 0, 0, 0 };
+	cJSON *o = cJSON_CreateObject(), *t;
+	char *want, *got, key[16];
+	size_t i, len;
+
+	(void)state;
+	ht_jw_open(&w, NULL);
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		snprintf(key, sizeof(key), "s%zu", i);
+		cJSON_AddStringToObject(o, key, strs[i]);
+		ht_jw_str(&w, key, strs[i]);
+	}
+	t = cJSON_AddObjectToObject(o, "nested \"key\"");
+	ht_jw_open(&w, "nested \"key\"");
+	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		snprintf(key, sizeof(key), "i%zu", i);
+		cJSON_AddNumberToObject(t, key, (double)ints[i]);
+		ht_jw_int(&w, key, ints[i]);
+	}
+	cJSON_AddNullToObject(t, "none");
+	ht_jw_null(&w, "none");
+	ht_jw_close(&w);
+	cJSON_AddObjectToObject(o, "empty");
+	ht_jw_open(&w, "empty");
+	ht_jw_close(&w);
+	ht_jw_str(&w, "last", NULL);
+	cJSON_AddNullToObject(o, "last");
+	ht_jw_close(&w);
+	want = cJSON_PrintUnformatted(o);
+	got = ht_jw_take(&w, &len);
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	assert_int_equal(len, strlen(want));
+	free(got);
+	free(want);
+	cJSON_Delete(o);
+}
+
+/* ht_jadd_int's raw digits print as cJSON's numbers do (|v| < 10^15) */
+static void
+jadd_int__whole_numbers__printed_as_cjson_numbers(void **state)
+{
+	static const long long v[] = { 0, 1, -1, 42, -100000, 2147483648LL,
+	    -2147483649LL, 123456789012345LL, -999999999999999LL };
+	cJSON *a = cJSON_CreateObject(), *b = cJSON_CreateObject();
+	char *x, *y, key[16];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		snprintf(key, sizeof(key), "k%zu", i);
+		ht_jadd_int(a, key, v[i]);
+		cJSON_AddNumberToObject(b, key, (double)v[i]);
+	}
+	x = cJSON_PrintUnformatted(a);
+	y = cJSON_PrintUnformatted(b);
+	assert_string_equal(x, y);
+	free(x);
+	free(y);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+}
+
 int
 main(void)
 {
@@ -210,6 +287,8 @@ main(void)
 		cmocka_unit_test(validator__string_length_counts_characters__not_bytes),
 		cmocka_unit_test(validator__duplicate_field__rejected),
 		cmocka_unit_test(validator__array_items_and_count__checked),
+		cmocka_unit_test(writer__any_members__same_bytes_as_cjson),
+		cmocka_unit_test(jadd_int__whole_numbers__printed_as_cjson_numbers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
