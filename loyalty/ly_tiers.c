@@ -172,7 +172,13 @@ ly_ladder_get(struct db *db, struct ly_ladder *out)
 	gen = ly_ladder_cache.gen;
 	if (ttl > 0 && ly_ladder_cache.full &&
 	    now - ly_ladder_cache.loaded < (time_t)ttl) {
-		*out = ly_ladder_cache.l;
+		/* the tiers in use only: the whole ladder is ~8.7 KB, copied
+		 * under the lock on every GET /v1/me */
+		out->n = ly_ladder_cache.l.n;
+		out->star_points = ly_ladder_cache.l.star_points;
+		out->stars_per_flag = ly_ladder_cache.l.stars_per_flag;
+		memcpy(out->tiers, ly_ladder_cache.l.tiers,
+		    out->n * sizeof(out->tiers[0]));
 		pthread_mutex_unlock(&ly_ladder_cache.mu);
 		return LY_OK;
 	}
