@@ -3,8 +3,9 @@
  *
  * A struct db is one connection, owned by one thread. Statements are
  * identified by the address of their text in a module's statement table
- * (a `static const char *const xx_stmts[XX__MAX]`); each is prepared once
- * per connection, on first use, and reused. Values go in only through
+ * (a `static const char *const xx_stmts[XX__MAX]`); each is prepared on a
+ * connection at first use and reused while the connection keeps it (the
+ * most recently used ones, db_stmts_kept_set()). Values go in only through
  * struct db_val; results come back one row at a time as struct db_row,
  * whose text buffers belong to the connection and stay valid until the
  * next statement runs on it.
@@ -94,6 +95,12 @@ struct db	*db_open(const struct db_cfg *cfg, enum db_res *res);
  * (default LIM_DB_RW_S, perkd's; perkctl's long scans set
  * LIM_DB_RW_TOOL_S). Call before the first db_open(). */
 void		 db_rw_timeout_set(unsigned seconds);
+/* How many prepared statements each connection opened from now on keeps:
+ * n clamped to LIM_DB_STMTS_MIN..LIM_DB_STMTS_MAX (the default is the
+ * maximum); returns the count set. Running another statement then closes
+ * the least recently used one, and running that again prepares it again.
+ * Call before the first db_open(). */
+size_t		 db_stmts_kept_set(size_t n);
 void		 db_close(struct db *db);	/* NULL is a no-op */
 
 /* Runs a statement; for SELECTs, the rows are then read with db_next().
