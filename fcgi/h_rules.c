@@ -193,8 +193,10 @@ ht_h_rules_create(struct ht_req *r)
 	if (!ly_code_valid(a.code))
 		ht_reply_field(r, "code", "lowercase letters, digits, '_', "
 		    "'.', '-', starting with a letter or digit");
-	else
+	else {
 		ht_txn(r, ht_rule_write_work, &a);
+		ly_terms_forget();	/* after the commit: see ly_terms.c */
+	}
 	free(issuers);
 }
 
@@ -218,6 +220,7 @@ ht_h_rules_update(struct ht_req *r)
 	a.code = r->params[0];
 	a.status = 200;
 	ht_txn(r, ht_rule_write_work, &a);
+	ly_terms_forget();	/* after the commit: see ly_terms.c */
 	free(issuers);
 }
 

@@ -190,6 +190,7 @@ ht_h_campaigns_create(struct ht_req *r)
 	    ht_campaign_read(r, &a) != 0)
 		return;
 	ht_txn(r, ht_campaign_work, &a);
+	ly_terms_forget();	/* after the commit: a bonus may have changed */
 }
 
 void
@@ -201,6 +202,7 @@ ht_h_campaigns_update(struct ht_req *r)
 	    ht_campaign_read(r, &a) != 0)
 		return;
 	ht_txn(r, ht_campaign_work, &a);
+	ly_terms_forget();	/* after the commit: a bonus may have changed */
 }
 
 void

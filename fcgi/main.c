@@ -211,6 +211,7 @@ main(int argc, char *argv[])
 	    cfg.stats_min_group);
 	ht_metrics_init();
 	ly_ladder_cache_ttl(LIM_LADDER_CACHE_TTL_S);
+	ly_terms_cache_ttl(LIM_TERMS_CACHE_TTL_S);
 	signal(SIGPIPE, SIG_IGN);
 	if (db_library_init() != 0 || FCGX_Init() != 0) {
 		fprintf(stderr, "perkd: library initialisation failed\n");

@@ -115,6 +115,8 @@ void	ly_subject_hash(const struct ly_ctx *ctx, const char *sub,
 void	ly_now(char out[32]);
 /* The local day (programme time zone, process TZ) of a UTC time_t. */
 void	ly_day(time_t t, char out[11]);
+/* Seconds on CLOCK_MONOTONIC, for the TTLs of in-process caches. */
+time_t	ly_mono_s(void);
 
 /* ---- organisations and API keys (ly_orgs.c) ---- */
 
@@ -514,6 +516,45 @@ enum ly_res	ly_member_redemptions(struct db *db, uint64_t member_id,
 enum ly_res	ly_member_passes(struct db *db, uint64_t member_id,
 		    void (*cb)(const struct ly_pass_row *, void *), void *arg)
 		    LY_WARN_UNUSED;
+
+/* ---- earning terms (ly_terms.c) ---- */
+
+/* A rule as an award reads it. code: as stored. cap 0 = none. */
+struct ly_rule_terms {
+	uint64_t	 id;
+	char		 code[LIM_CODE_MAX + 1];
+	long long	 points;
+	long long	 cap;
+};
+
+/* The bonus campaign chosen for an award. */
+struct ly_award_bonus {
+	uint64_t	 campaign_id;
+	int		 pct;		/* multiplier x 100 */
+	char		 public_id[LIM_PUBLIC_ID_MAX];
+};
+
+/* A rule's terms: the rule, its issuers, its bonus campaigns not ended. */
+struct ly_terms;
+
+/* The terms of the active rule with this code (LY_UNKNOWN_RULE if none),
+ * from the cache or read in the caller's transaction; *out is a reference
+ * to give back with ly_terms_put(). */
+enum ly_res	ly_terms_get(struct db *db, const char *code,
+		    struct ly_terms **out) LY_WARN_UNUSED;
+void		ly_terms_put(struct ly_terms *t);
+const struct ly_rule_terms *ly_terms_rule(const struct ly_terms *t);
+/* Pure: 1 if the organisation may award the rule. */
+int		ly_terms_issuer_ok(const struct ly_terms *t, uint64_t org_id);
+/* Pure: the best bonus in force at now (ly_now() text) for a member of
+ * district: 1 and *out set, or 0 (none). */
+int		ly_terms_bonus(const struct ly_terms *t, const char *district,
+		    const char *now, struct ly_award_bonus *out);
+/* Keep terms in memory for this many seconds (0, the default: read them
+ * every time); ly_terms_forget drops them all. Whoever changes a rule or
+ * a campaign forgets after its transaction ends (see ly_ladder_forget). */
+void		ly_terms_cache_ttl(unsigned seconds);
+void		ly_terms_forget(void);
 
 /* ---- awards (ly_awards.c) ---- */
 

@@ -10,9 +10,9 @@
  *      do not deadlock on members); a subject that is not an active
  *      member, or has not allowed this issuer, is LY_NOT_ENROLLED and
  *      nothing about it is written;
- *   2. each distinct rule code once (the same WHERE as ly_award(), so the
- *      same collation decides), and for rules with a bonus in force the
- *      best campaign per district once;
+ *   2. each distinct rule code's terms once (ly_terms.c, as ly_award()
+ *      reads them: the same collation decides, and the same C code picks
+ *      the best bonus in force for each member's district);
  *   3. what each member earned today from each capped rule, one IN list
  *      per rule and LIM_DB_ROWS_MAX members;
  *   4. the references already awarded by this issuer (a locking read, so
@@ -31,9 +31,9 @@
  *      taken before step 4 (the member locks stay, so steps 1-3 hold) and
  *      steps 4-6 run again, now seeing that award (each round sees at
  *      least one more; after AB_ROUNDS the whole transaction re-runs);
- *   7. the ledger entries through ly_ledger_append_many_locked() with the
- *      member rows as step 1 read them (balances, aggregates, funnel),
- *      and the access log, multi-row, in item order.
+ *   7. the access log, multi-row, in item order, then the ledger entries
+ *      through ly_ledger_append_many_locked() with the member rows as
+ *      step 1 read them (balances, aggregates, funnel).
  */
 #include "config.h"
 
@@ -45,27 +45,12 @@
 #include "loyalty/ly.h"
 
 enum ab_stmt {
-	AB_RULE,
-	AB_BONUS,
 	AB_RULE_CODE,
 	AB_CAMPAIGN_ID,
 	AB_STMT__MAX
 };
 
 static const char *const ab_stmts[AB_STMT__MAX] = {
-	/* as AWARD_TERMS of ly_award(), without the member's part */
-	[AB_RULE] = "SELECT r.id, r.code, r.points, COALESCE(r.daily_cap, 0), "
-	    "EXISTS (SELECT 1 FROM rule_issuers ri WHERE ri.rule_id = r.id "
-	    "AND ri.org_id = ?), EXISTS (SELECT 1 FROM campaigns c WHERE "
-	    "c.bonus_rule_id = r.id AND c.bonus_pct IS NOT NULL AND "
-	    "c.starts_at <= ? AND c.ends_at > ?) FROM rules r "
-	    "WHERE r.code = ? AND r.active = 1",
-	[AB_BONUS] = "SELECT c.id, c.bonus_pct, c.public_id FROM campaigns c "
-	    "WHERE c.bonus_rule_id = ? AND c.bonus_pct IS NOT NULL AND "
-	    "c.starts_at <= ? AND c.ends_at > ? AND (c.all_districts = 1 OR "
-	    "EXISTS (SELECT 1 FROM campaign_districts cd WHERE "
-	    "cd.campaign_id = c.id AND cd.district = ?)) "
-	    "ORDER BY c.bonus_pct DESC, c.id LIMIT 1",
 	[AB_RULE_CODE] = "SELECT code FROM rules WHERE id = ?",
 	[AB_CAMPAIGN_ID] = "SELECT public_id FROM campaigns WHERE id = ?",
 };
@@ -116,21 +101,12 @@ struct ab_member {
 
 /* A distinct rule code as the items wrote it. */
 struct ab_rule {
-	const char	*code;
-	enum ly_res	 res;		/* LY_OK, or why its items fail */
-	uint64_t	 id;
-	char		 canon[LIM_CODE_MAX + 1];	/* the code as stored */
-	long long	 points, cap;
-	int		 has_bonus;
-};
-
-/* The best bonus for a (rule, district). */
-struct ab_bonus {
-	size_t		 rule;
-	const char	*district;
-	uint64_t	 campaign_id;
-	int		 pct;
-	char		 public_id[LIM_PUBLIC_ID_MAX];
+	const char		*code;
+	enum ly_res		 res;	/* LY_OK, or why its items fail */
+	struct ly_terms		*terms;	/* held until the batch ends */
+	uint64_t		 id;
+	char			 canon[LIM_CODE_MAX + 1];	/* as stored */
+	long long		 points, cap;
 };
 
 /* What a member earned today from a capped rule, running. Keyed by the
@@ -172,8 +148,6 @@ struct ab_run {
 	size_t			 nmem;
 	struct ab_rule		*rules;
 	size_t			 nrules;
-	struct ab_bonus		*bonus;
-	size_t			 nbonus;
 	struct ab_pair		*pairs;
 	size_t			 npairs;
 	struct ab_ref		*refs;
@@ -380,10 +354,9 @@ ab_members(struct ab_run *b)
 static enum ly_res
 ab_rules(struct ab_run *b)
 {
-	struct db_row *row;
 	struct ab_rule *ru;
+	enum ly_res res;
 	size_t k, i;
-	enum db_res r;
 
 	k = ab_sorted(b, ab_by_code);
 	for (i = 0; i < k; i++) {
@@ -394,60 +367,27 @@ ab_rules(struct ab_run *b)
 		b->w[b->order[i]].rule = b->nrules - 1;
 	}
 	for (i = 0; i < b->nrules; i++) {
+		const struct ly_rule_terms *rt;
+
 		ru = &b->rules[i];
-		struct db_val q[] = { db_int((long long)b->issuer),
-		    db_text(b->now), db_text(b->now), db_text(ru->code) };
-		r = db_one(b->db, ab_stmts[AB_RULE], q, 4, &row);
-		if (r == DB_NOTFOUND) {
-			ru->res = LY_UNKNOWN_RULE;
+		res = ly_terms_get(b->db, ru->code, &ru->terms);
+		if (res == LY_UNKNOWN_RULE) {
+			ru->res = res;
 			continue;
 		}
-		if (r != DB_ROW)
-			return ly_from_db(r);
-		ru->id = (uint64_t)row->col[0].i;
-		snprintf(ru->canon, sizeof(ru->canon), "%s", row->col[1].s);
-		ru->points = row->col[2].i;
-		ru->cap = row->col[3].i;
-		ru->res = row->col[4].i ? LY_OK : LY_RULE_NOT_ALLOWED;
-		ru->has_bonus = row->col[5].i != 0;
+		if (res != LY_OK)
+			return res;
+		rt = ly_terms_rule(ru->terms);
+		ru->id = rt->id;
+		snprintf(ru->canon, sizeof(ru->canon), "%s", rt->code);
+		ru->points = rt->points;
+		ru->cap = rt->cap;
+		ru->res = ly_terms_issuer_ok(ru->terms, b->issuer) ? LY_OK :
+		    LY_RULE_NOT_ALLOWED;
 	}
 	for (i = 0; i < b->n; i++)
 		if (ab_live(b, i))
 			b->items[i].res = b->rules[b->w[i].rule].res;
-	return LY_OK;
-}
-
-/* The best bonus of rule for district, read once per pair. */
-static enum ly_res
-ab_bonus_get(struct ab_run *b, size_t rule, const char *district,
-    const struct ab_bonus **out)
-{
-	struct ab_bonus *x;
-	struct db_row *row;
-	enum db_res r;
-	size_t i;
-
-	for (i = 0; i < b->nbonus; i++) {
-		x = &b->bonus[i];
-		if (x->rule == rule && strcmp(x->district, district) == 0) {
-			*out = x;
-			return LY_OK;
-		}
-	}
-	x = &b->bonus[b->nbonus];
-	*x = (struct ab_bonus){ .rule = rule, .district = district };
-	struct db_val q[] = { db_int((long long)b->rules[rule].id),
-	    db_text(b->now), db_text(b->now), db_text(district) };
-	r = db_one(b->db, ab_stmts[AB_BONUS], q, 4, &row);
-	if (r == DB_ROW) {
-		x->campaign_id = (uint64_t)row->col[0].i;
-		x->pct = (int)row->col[1].i;
-		snprintf(x->public_id, sizeof(x->public_id), "%s",
-		    row->col[2].s);
-	} else if (r != DB_NOTFOUND)
-		return ly_from_db(r);
-	b->nbonus++;
-	*out = x;
 	return LY_OK;
 }
 
@@ -635,14 +575,13 @@ ab_seen(struct ab_run *b)
 static enum ly_res
 ab_compute(struct ab_run *b)
 {
-	const struct ab_bonus *bo;
+	struct ly_award_bonus bo;
 	struct ly_award_item *it;
 	struct ab_member *m;
 	struct ab_rule *ru;
 	struct ab_ref *x;
 	struct ab_item *w;
 	long long points;
-	enum ly_res res;
 	size_t i;
 	int capped;
 
@@ -676,11 +615,8 @@ ab_compute(struct ab_run *b)
 		}
 		x->first = i;
 		w->fresh = 1;
-		bo = NULL;
-		if (ru->has_bonus &&
-		    (res = ab_bonus_get(b, w->rule, m->district, &bo)) != LY_OK)
-			return res;
-		w->base = ly_bonus_points(ru->points, bo ? bo->pct : 0);
+		ly_terms_bonus(ru->terms, m->district, b->now, &bo);
+		w->base = ly_bonus_points(ru->points, bo.pct);
 		points = ly_cap_cut(w->base, ru->cap,
 		    ru->cap > 0 ? b->pairs[w->pair].today : 0, &capped);
 		if (ru->cap > 0)
@@ -690,10 +626,10 @@ ab_compute(struct ab_run *b)
 		it->out.points = points;
 		it->out.capped = capped;
 		it->out.balance = m->balance;
-		if (bo != NULL && bo->campaign_id != 0) {
-			it->out.campaign_id = bo->campaign_id;
+		if (bo.campaign_id != 0) {
+			it->out.campaign_id = bo.campaign_id;
 			snprintf(it->out.campaign, sizeof(it->out.campaign),
-			    "%s", bo->public_id);
+			    "%s", bo.public_id);
 		}
 	}
 	return LY_OK;
@@ -792,17 +728,44 @@ ab_finish(struct ab_run *b)
 	}
 }
 
-/* ---- 7. ledger and access log ---- */
+/* ---- 7. access log and ledger ---- */
+
+/* The access log of the new awards, in item order. It comes before the
+ * ledger, whose last writes are the shared daily aggregate rows: other
+ * awards wait for their locks until this commit. */
+static enum ly_res
+ab_access(struct ab_run *b)
+{
+	size_t i, k, at, c;
+	const char *sql;
+	enum db_res r;
+
+	for (i = 0, k = 0; i < b->n; i++)
+		if (ab_live(b, i) && b->w[i].fresh)
+			b->order[k++] = i;
+	for (at = 0; at < k; at += c) {
+		c = db_multi_take(k - at);
+		for (i = 0; i < c; i++) {
+			size_t j = b->order[at + i];
+			b->v[i * 3] = db_int((long long)b->mem[b->w[j].member].id);
+			b->v[i * 3 + 1] = db_int((long long)b->issuer);
+			b->v[i * 3 + 2] = db_text(b->now);
+		}
+		if ((sql = db_multi_sql(&ab_multi[AB_M_ACCESS], c)) == NULL)
+			return LY_NOMEM;
+		if ((r = db_exec(b->db, sql, b->v, c * 3)) != DB_OK)
+			return ly_from_db(r);
+	}
+	return LY_OK;
+}
 
 static enum ly_res
 ab_ledger(struct ab_run *b)
 {
 	struct ly_ledger_lock *locks;
 	struct ly_entry *e;
-	size_t i, ne = 0, nl = 0, at, c, k;
-	const char *sql;
+	size_t i, ne = 0, nl = 0;
 	enum ly_res res;
-	enum db_res r;
 
 	e = calloc(b->n, sizeof(*e));
 	locks = calloc(b->nmem ? b->nmem : 1, sizeof(*locks));
@@ -837,26 +800,7 @@ ab_ledger(struct ab_run *b)
 		}
 	free(locks);
 	free(e);
-	if (res != LY_OK)
-		return res;
-
-	for (i = 0, k = 0; i < b->n; i++)
-		if (ab_live(b, i) && b->w[i].fresh)
-			b->order[k++] = i;
-	for (at = 0; at < k; at += c) {
-		c = db_multi_take(k - at);
-		for (i = 0; i < c; i++) {
-			size_t j = b->order[at + i];
-			b->v[i * 3] = db_int((long long)b->mem[b->w[j].member].id);
-			b->v[i * 3 + 1] = db_int((long long)b->issuer);
-			b->v[i * 3 + 2] = db_text(b->now);
-		}
-		if ((sql = db_multi_sql(&ab_multi[AB_M_ACCESS], c)) == NULL)
-			return LY_NOMEM;
-		if ((r = db_exec(b->db, sql, b->v, c * 3)) != DB_OK)
-			return ly_from_db(r);
-	}
-	return LY_OK;
+	return res;
 }
 
 enum ly_res
@@ -890,12 +834,11 @@ ly_award_batch(struct db *db, struct ly_award_item *items, size_t n)
 	b.order = calloc(n, sizeof(*b.order));
 	b.mem = calloc(n, sizeof(*b.mem));
 	b.rules = calloc(n, sizeof(*b.rules));
-	b.bonus = calloc(n, sizeof(*b.bonus));
 	b.pairs = calloc(n, sizeof(*b.pairs));
 	b.refs = calloc(n, sizeof(*b.refs));
 	b.v = calloc(AB_PARAMS, sizeof(*b.v));
 	if (b.w == NULL || b.order == NULL || b.mem == NULL ||
-	    b.rules == NULL || b.bonus == NULL || b.pairs == NULL ||
+	    b.rules == NULL || b.pairs == NULL ||
 	    b.refs == NULL || b.v == NULL) {
 		res = LY_NOMEM;
 		goto out;
@@ -930,12 +873,14 @@ ly_award_batch(struct db *db, struct ly_award_item *items, size_t n)
 	if (res != LY_OK)
 		goto out;
 	ab_finish(&b);
-	res = ab_ledger(&b);
+	if ((res = ab_access(&b)) == LY_OK)
+		res = ab_ledger(&b);
 out:
 	free(b.v);
 	free(b.refs);
 	free(b.pairs);
-	free(b.bonus);
+	for (i = 0; b.rules != NULL && i < b.nrules; i++)
+		ly_terms_put(b.rules[i].terms);
 	free(b.rules);
 	free(b.mem);
 	free(b.order);

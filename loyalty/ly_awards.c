@@ -8,16 +8,18 @@
  *      this issuer is among their sources: if not, LY_NOT_ENROLLED and
  *      nothing is written (no row, no log line: the subject stays
  *      unknown);
- *   2. the rule, and whether this issuer may award it, and
- *   3. the points earned from the rule today (the member's row lock,
- *      taken before this sum, serialises awards to one member, so a cap
- *      holds under concurrency) and the best active bonus, in one
- *      statement;
+ *   2. the rule's terms (ly_terms.c: the rule, whether this issuer may
+ *      award it, its bonus campaigns; kept in memory by perkd), and the
+ *      best bonus in force for the member's district;
+ *   3. for a capped rule, the points earned from it today (the member's
+ *      row lock, taken before this sum, serialises awards to one member,
+ *      so a cap holds under concurrency);
  *   4. INSERT the award: UNIQUE (issuer_id, external_ref) makes a repeat
  *      fail with DB_DUP (a concurrent repeat waits on the key, then
  *      fails), and the first award is returned instead, crediting nothing;
- *   5. the ledger entry (points > 0; ly_ledger_append_locked, with the
- *      member row as step 1 read and locked it) and the access-log line.
+ *   5. the access-log line, then the ledger entry (points > 0;
+ *      ly_ledger_append_locked, with the member row as step 1 read and
+ *      locked it), whose shared aggregate row is written last.
  *
  * Every refusal comes before the first write, so a refused item of a
  * batch leaves nothing behind and the batch can go on in one transaction.
@@ -32,7 +34,7 @@
 
 enum ly_award_stmt {
 	AWARD_MEMBER,
-	AWARD_TERMS,
+	AWARD_EARNED,
 	AWARD_INSERT,
 	AWARD_FIRST,
 	AWARD_STMT__MAX
@@ -45,23 +47,9 @@ static const char *const ly_award_stmts[AWARD_STMT__MAX] = {
 	    "(m.sources_all = 1 OR EXISTS (SELECT 1 FROM member_sources s "
 	    "WHERE s.member_id = m.id AND s.org_id = ?)) FROM members m "
 	    "WHERE m.subject_hash = ? AND m.status = 'active' FOR UPDATE",
-	/* one round trip for steps 2 and 3: the rule, whether the issuer
-	 * may award it, what the member earned from it today (read after
-	 * the member's lock; only for a capped rule), and the best bonus in
-	 * force for the member's district */
-	[AWARD_TERMS] = "SELECT r.id, r.points, COALESCE(r.daily_cap, 0), "
-	    "EXISTS (SELECT 1 FROM rule_issuers ri WHERE ri.rule_id = r.id "
-	    "AND ri.org_id = ?), IF(r.daily_cap IS NULL, 0, (SELECT "
-	    "COALESCE(SUM(a.points), 0) FROM awards a WHERE a.member_id = ? "
-	    "AND a.rule_id = r.id AND a.day = ?)), b.id, b.bonus_pct, "
-	    "b.public_id FROM rules r "
-	    "LEFT JOIN campaigns b ON b.id = (SELECT c.id FROM campaigns c "
-	    "WHERE c.bonus_rule_id = r.id AND c.bonus_pct IS NOT NULL AND "
-	    "c.starts_at <= ? AND c.ends_at > ? AND (c.all_districts = 1 OR "
-	    "EXISTS (SELECT 1 FROM campaign_districts cd WHERE "
-	    "cd.campaign_id = c.id AND cd.district = ?)) "
-	    "ORDER BY c.bonus_pct DESC, c.id LIMIT 1) "
-	    "WHERE r.code = ? AND r.active = 1",
+	/* read after the member's lock */
+	[AWARD_EARNED] = "SELECT COALESCE(SUM(points), 0) FROM awards "
+	    "WHERE member_id = ? AND rule_id = ? AND day = ?",
 	[AWARD_INSERT] = "INSERT INTO awards (issuer_id, external_ref, "
 	    "member_id, rule_id, base_points, points, capped, campaign_id, day, "
 	    "occurred_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -125,10 +113,13 @@ enum ly_res
 ly_award(struct db *db, const struct ly_award_in *in, struct ly_award *out)
 {
 	struct ly_ledger_lock mem;
-	uint64_t member_id, rule_id, campaign_id = 0;
-	long long balance, base, points, cap, today;
+	struct ly_rule_terms rule;
+	struct ly_terms *terms;
+	struct ly_award_bonus bonus;
+	uint64_t member_id;
+	long long balance, base, points, today = 0;
 	char now[32], day[11];
-	int pct = 0, capped;
+	int ok, capped;
 	struct db_row *row;
 	enum ly_res res;
 	enum db_res r;
@@ -148,37 +139,39 @@ ly_award(struct db *db, const struct ly_award_in *in, struct ly_award *out)
 	member_id = mem.id;
 	balance = mem.balance;
 
-	/* 2. and 3. the rule, the day's earnings and the bonus */
+	/* 2. the terms and the bonus */
+	if ((res = ly_terms_get(db, in->rule, &terms)) != LY_OK)
+		return res;
+	rule = *ly_terms_rule(terms);
+	ok = ly_terms_issuer_ok(terms, in->issuer_id);
 	ly_now(now);
-	ly_day(time(NULL), day);
-	struct db_val tq[] = { db_int((long long)in->issuer_id),
-	    db_int((long long)member_id), db_text(day), db_text(now),
-	    db_text(now), db_text(mem.district), db_text(in->rule) };
-	r = db_one(db, ly_award_stmts[AWARD_TERMS], tq, 7, &row);
-	if (r == DB_NOTFOUND)
-		return LY_UNKNOWN_RULE;
-	if (r != DB_ROW)
-		return ly_from_db(r);
-	if (!row->col[3].i)
-		return LY_RULE_NOT_ALLOWED;
-	rule_id = (uint64_t)row->col[0].i;
-	cap = row->col[2].i;
-	today = row->col[4].i;
-	if (!row->col[5].null) {
-		campaign_id = (uint64_t)row->col[5].i;
-		pct = (int)row->col[6].i;
+	if (ly_terms_bonus(terms, mem.district, now, &bonus))
 		snprintf(out->campaign, sizeof(out->campaign), "%s",
-		    row->col[7].s);
+		    bonus.public_id);
+	ly_terms_put(terms);
+	if (!ok)
+		return LY_RULE_NOT_ALLOWED;
+
+	/* 3. the day's earnings of a capped rule */
+	ly_day(time(NULL), day);
+	if (rule.cap > 0) {
+		struct db_val eq[] = { db_int((long long)member_id),
+		    db_int((long long)rule.id), db_text(day) };
+		if ((r = db_one(db, ly_award_stmts[AWARD_EARNED], eq, 3,
+		    &row)) != DB_ROW)
+			return ly_from_db(r);
+		today = row->col[0].i;
 	}
-	base = ly_bonus_points(row->col[1].i, pct);
-	points = ly_cap_cut(base, cap, today, &capped);
+	base = ly_bonus_points(rule.points, bonus.pct);
+	points = ly_cap_cut(base, rule.cap, today, &capped);
 
 	/* 4. the award; a repeated reference answers with the first */
 	struct db_val ins[] = { db_int((long long)in->issuer_id),
 	    db_text(in->external_ref), db_int((long long)member_id),
-	    db_int((long long)rule_id), db_int(base), db_int(points),
-	    db_int(capped), campaign_id ? db_int((long long)campaign_id) :
-	    db_null(), db_text(day), db_text(in->occurred_at), db_text(now) };
+	    db_int((long long)rule.id), db_int(base), db_int(points),
+	    db_int(capped), bonus.campaign_id ?
+	    db_int((long long)bonus.campaign_id) : db_null(), db_text(day),
+	    db_text(in->occurred_at), db_text(now) };
 	r = db_exec(db, ly_award_stmts[AWARD_INSERT], ins, 11);
 	if (r == DB_DUP)
 		return ly_award_first(db, in, balance, out);
@@ -188,17 +181,20 @@ ly_award(struct db *db, const struct ly_award_in *in, struct ly_award *out)
 	snprintf(out->rule, sizeof(out->rule), "%s", in->rule);
 	out->points = points;
 	out->capped = capped;
-	out->campaign_id = campaign_id;
+	out->campaign_id = bonus.campaign_id;
 	out->balance = balance;
 
-	/* 5. the ledger and the member's access log */
-	if (points > 0) {
-		struct ly_entry e = { .member_id = member_id, .kind = LY_AWARD,
-		    .points = points, .rule_id = rule_id, .award_id = out->id,
-		    .campaign_id = campaign_id };
-		if ((res = ly_ledger_append_locked(db, &mem, &e)) != LY_OK)
-			return res;
-		out->balance = e.balance_after;
-	}
-	return ly_access_note(db, member_id, in->issuer_id, "award");
+	/* 5. the member's access log, then the ledger: the ledger's last
+	 * write is the shared daily aggregate row, whose lock other awards
+	 * wait for until this commit, so it comes as late as it can */
+	if ((res = ly_access_note(db, member_id, in->issuer_id, "award")) !=
+	    LY_OK || points == 0)
+		return res;
+	struct ly_entry e = { .member_id = member_id, .kind = LY_AWARD,
+	    .points = points, .rule_id = rule.id, .award_id = out->id,
+	    .campaign_id = bonus.campaign_id };
+	if ((res = ly_ledger_append_locked(db, &mem, &e)) != LY_OK)
+		return res;
+	out->balance = e.balance_after;
+	return LY_OK;
 }

@@ -111,6 +111,15 @@ ly_now(char out[32])
 	snprintf(out + n, 32 - n, ".%06u", (unsigned)tv.tv_usec % 1000000u);
 }
 
+time_t
+ly_mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 void
 ly_day(time_t t, char out[11])
 {

@@ -101,15 +101,6 @@ static struct {
 	struct ly_ladder	 l;
 } ly_ladder_cache = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
-static time_t
-ly_mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 /* Drops the cached ladder; a ttl >= 0 also sets the TTL. */
 static void
 ly_ladder_reset(long ttl)

@@ -124,6 +124,12 @@
  * shows at once; one made by perkctl or another perkd within this long. */
 #define LIM_LADDER_CACHE_TTL_S 5
 
+/* Earning-terms cache (loyalty/ly_terms.c): a rule, its issuers and its
+ * bonus campaigns, kept this long for this many rule codes, so that an
+ * award does not read them. Changes show as the ladder's do. */
+#define LIM_TERMS_CACHE_TTL_S 5
+#define LIM_TERMS_CACHE       64
+
 /* Catalogue: vouchers, partner checks, passes */
 #define LIM_VOUCHER_BYTES     16           /* contract: a voucher code carries >= 128 random bits */
 #define LIM_VOUCHER_TEXT_MAX  64           /* a code as typed: 26 base32 chars, dashes, spaces */

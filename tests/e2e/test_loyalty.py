@@ -182,6 +182,42 @@ class Loyalty(unittest.TestCase):
         st, doc, _ = me(sub)
         self.assertEqual(doc["tier"]["stars"], 50 // ladder["star_points"])
 
+    def test_rule_and_bonus_changes_apply_to_the_next_award_at_once(self):
+        """perkd keeps a rule's earning terms in memory (loyalty/ly_terms.c);
+        a change through the API must not wait for the cache to run out."""
+        mk = ENV["PERKD_MANAGER_KEY"]
+        code = "e2e_terms_" + uuid.uuid4().hex[:8]
+        st, doc, _ = call("POST", "/v1/admin/rules",
+                          {"code": code, "title": "E2E terms", "description": "cache",
+                           "points": 10, "issuers": [ENV["PERKD_ISSUER_ORG"]]}, mk)
+        self.assertEqual(st, 201, doc)
+        sub = new_subject("terms")
+        enroll(sub)
+        st, doc, _ = award(sub, ref("t1"), rule=code)   # the terms are now kept
+        self.assertEqual((st, doc["points"]), (201, 10), doc)
+
+        st, doc, _ = call("PATCH", "/v1/admin/rules/" + code, {"points": 20}, mk)
+        self.assertEqual(st, 200, doc)
+        st, doc, _ = award(sub, ref("t2"), rule=code)
+        self.assertEqual((st, doc["points"], doc["campaign_id"]), (201, 20, None), doc)
+
+        now = time.time()
+        stamp = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+        st, cmp, _ = call("POST", "/v1/admin/campaigns",
+                          {"name": "E2E terms bonus", "code": "e2e-terms-" + uuid.uuid4().hex[:8],
+                           "starts_at": stamp(now - 60), "ends_at": stamp(now + 3600),
+                           "bonus": {"rule": code, "multiplier": 2}}, mk)
+        self.assertEqual(st, 201, cmp)
+        st, doc, _ = award(sub, ref("t3"), rule=code)
+        self.assertEqual((st, doc["points"], doc["campaign_id"]), (201, 40, cmp["id"]), doc)
+
+        st, doc, _ = call("PATCH", "/v1/admin/rules/" + code, {"active": False}, mk)
+        self.assertEqual(st, 200, doc)
+        st, doc, _ = award(sub, ref("t4"), rule=code)
+        self.assertEqual((st, doc["code"]), (422, "unknown_rule"), doc)
+        st, doc, _ = me(sub)
+        self.assertEqual(doc["balance"], 10 + 20 + 40)
+
     def test_race_twenty_distinct_references_all_credited_once(self):
         sub = new_subject("race1")
         enroll(sub)

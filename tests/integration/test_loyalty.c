@@ -752,6 +752,102 @@ ladder_cache__kept_for_ttl_until_forgotten(void **state)
 	ly_ladder_cache_ttl(0);
 }
 
+/* The points of rule code as ly_terms_get() gives them, or -1. */
+static long long
+terms_points(struct itest *t, const char *code)
+{
+	struct ly_terms *terms;
+	long long points;
+
+	if (ly_terms_get(t->db, code, &terms) != LY_OK)
+		return -1;
+	points = ly_terms_rule(terms)->points;
+	ly_terms_put(terms);
+	return points;
+}
+
+static void
+terms_cache__kept_for_ttl_until_forgotten(void **state)
+{
+	struct itest *t = *state;
+	static const char *const set = "UPDATE rules SET points = ? "
+	    "WHERE code = 'blood'";
+	static const char *const active = "UPDATE rules SET active = ? "
+	    "WHERE code = 'blood'";
+	long long p0;
+
+	/* without a TTL every award reads the rule */
+	ly_terms_cache_ttl(0);
+	p0 = terms_points(t, "blood");
+	assert_true(p0 > 0);
+	struct db_val up[] = { db_int(p0 + 7) };
+	assert_int_equal(db_exec(t->db, set, up, 1), DB_OK);
+	assert_int_equal(terms_points(t, "blood"), p0 + 7);
+
+	/* with one, a change behind the cache's back shows only once the
+	 * terms are forgotten (or the TTL runs out) */
+	ly_terms_cache_ttl(3600);
+	assert_int_equal(terms_points(t, "blood"), p0 + 7);
+	struct db_val back[] = { db_int(p0) };
+	assert_int_equal(db_exec(t->db, set, back, 1), DB_OK);
+	assert_int_equal(terms_points(t, "blood"), p0 + 7);
+	ly_terms_forget();
+	assert_int_equal(terms_points(t, "blood"), p0);
+
+	/* an unknown code is not kept: the rule shows once it is active */
+	struct db_val off[] = { db_int(0) }, on[] = { db_int(1) };
+	assert_int_equal(db_exec(t->db, active, off, 1), DB_OK);
+	ly_terms_forget();
+	assert_int_equal(terms_points(t, "blood"), -1);
+	assert_int_equal(db_exec(t->db, active, on, 1), DB_OK);
+	assert_int_equal(terms_points(t, "blood"), p0);
+	ly_terms_cache_ttl(0);
+}
+
+static void
+terms_bonus__window_decided_at_award_time(void **state)
+{
+	struct itest *t = *state;
+	struct ly_award_bonus b;
+	struct ly_terms *terms;
+	char now[32];
+
+	/* a bonus that starts in an hour and lasts a day, for one district */
+	assert_int_equal(db_exec(t->db, "INSERT INTO campaigns (public_id, "
+	    "name, code, starts_at, ends_at, bonus_rule_id, bonus_pct, "
+	    "all_districts, created_at, updated_at) SELECT 'cmp_SOON', "
+	    "'Soon', 'soon', '2030-01-01 10:00:00', '2030-01-02 10:00:00', "
+	    "id, 300, 0, UTC_TIMESTAMP(), UTC_TIMESTAMP() FROM rules WHERE "
+	    "code = 'blood'", NULL, 0), DB_OK);
+	struct db_val cd[] = { db_int((long long)db_insert_id(t->db)) };
+	assert_int_equal(db_exec(t->db, "INSERT INTO campaign_districts "
+	    "(campaign_id, district) VALUES (?, 'east')", cd, 1), DB_OK);
+
+	ly_terms_cache_ttl(3600);
+	ly_terms_forget();
+	assert_int_equal(ly_terms_get(t->db, "blood", &terms), LY_OK);
+	ly_now(now);
+	assert_int_equal(ly_terms_bonus(terms, "east", now, &b), 0);
+	assert_int_equal(b.pct, 0);
+	/* the same kept terms, at times inside and at the window's edges */
+	assert_int_equal(ly_terms_bonus(terms, "east",
+	    "2030-01-01 10:00:00.000000", &b), 1);
+	assert_int_equal(b.pct, 300);
+	assert_string_equal(b.public_id, "cmp_SOON");
+	assert_int_equal(ly_terms_bonus(terms, "west",
+	    "2030-01-01 12:00:00.000000", &b), 0);
+	assert_int_equal(ly_terms_bonus(terms, "",
+	    "2030-01-01 12:00:00.000000", &b), 0);
+	assert_int_equal(ly_terms_bonus(terms, "east",
+	    "2030-01-02 10:00:00.000000", &b), 0);
+	ly_terms_put(terms);
+	ly_terms_cache_ttl(0);
+	assert_int_equal(db_exec(t->db, "DELETE FROM campaign_districts WHERE "
+	    "campaign_id = ?", cd, 1), DB_OK);
+	assert_int_equal(db_exec(t->db, "DELETE FROM campaigns WHERE id = ?",
+	    cd, 1), DB_OK);
+}
+
 static void
 district_cb(const struct ly_district *d, void *arg)
 {
@@ -991,6 +1087,8 @@ main(void)
 		cmocka_unit_test(rules__create_update_and_public_list),
 		cmocka_unit_test(ladder__put_then_get__same_ladder_and_bad_refused),
 		cmocka_unit_test(ladder_cache__kept_for_ttl_until_forgotten),
+		cmocka_unit_test(terms_cache__kept_for_ttl_until_forgotten),
+		cmocka_unit_test(terms_bonus__window_decided_at_award_time),
 		cmocka_unit_test(district__put_creates_then_replaces),
 		cmocka_unit_test(zone__local_day_differs_from_utc__enrolment_and_earning_share_a_cohort),
 		cmocka_unit_test(verify__corrupted_balance__names_the_member),

@@ -23,7 +23,8 @@
 #
 # Durable by default (innodb_flush_log_at_trx_commit=1, doublewrite on), as
 # production must be; PERKD_DB_FAST=1 relaxes that for throw-away servers
-# whose data nobody will miss.
+# whose data nobody will miss. PERKD_DB_PFS=1 turns the performance
+# schema on, for profiling statements by digest (off by default: it costs).
 #
 # The file can also be sourced: it then only defines the mdb_* functions.
 
@@ -60,6 +61,8 @@ mdb_write_cnf() {
 	# mariadbd refuses to run as root unless told to; as anyone else it
 	# runs as itself
 	[ "$(id -u)" = 0 ] && user='user = root'
+	local pfs=OFF
+	[ "${PERKD_DB_PFS:-0}" = 1 ] && pfs=ON
 	if [ "${PERKD_DB_FAST:-0}" = 1 ]; then
 		flush=2
 		doublewrite=0
@@ -75,8 +78,9 @@ pid-file = $dir/mysqld.pid
 log-error = $dir/mysqld.log
 skip-networking
 skip-name-resolve
-# no host cache, no performance schema: a small private server
-performance_schema = OFF
+# no host cache, no performance schema (unless PERKD_DB_PFS=1): a small
+# private server
+performance_schema = $pfs
 character-set-server = utf8mb4
 collation-server = utf8mb4_unicode_ci
 default-time-zone = '+00:00'
