@@ -365,6 +365,18 @@ db_is_float_type(enum enum_field_types t)
 	return t == MYSQL_TYPE_FLOAT || t == MYSQL_TYPE_DOUBLE;
 }
 
+/* Discards the unread rows of the last statement (a new statement may
+ * then run); DB_DOWN when there is no connection to run it on. */
+static enum db_res
+db_ready(struct db *db)
+{
+	if (db->cur != NULL) {
+		mysql_stmt_free_result(db->cur);
+		db->cur = NULL;
+	}
+	return db->my == NULL ? DB_DOWN : DB_OK;
+}
+
 static enum db_res db_run_bound(struct db *, const char *,
     const struct db_val *, size_t, MYSQL_BIND *, unsigned long *);
 
@@ -413,12 +425,8 @@ db_run_bound(struct db *db, const char *sql, const struct db_val *params,
 	size_t i, ncol;
 	enum db_res r;
 
-	if (db->cur != NULL) {
-		mysql_stmt_free_result(db->cur);
-		db->cur = NULL;
-	}
-	if (db->my == NULL)
-		return DB_DOWN;
+	if ((r = db_ready(db)) != DB_OK)
+		return r;
 	if ((r = db_prepare(db, sql, &st)) != DB_OK)
 		return r;
 	if (mysql_stmt_param_count(st) != nparams) {
@@ -703,12 +711,8 @@ db_query(struct db *db, const char *sql)
 {
 	enum db_res r;
 
-	if (db->cur != NULL) {
-		mysql_stmt_free_result(db->cur);
-		db->cur = NULL;
-	}
-	if (db->my == NULL)
-		return DB_DOWN;
+	if ((r = db_ready(db)) != DB_OK)
+		return r;
 	if (mysql_real_query(db->my, sql, (unsigned long)strlen(sql)) != 0) {
 		r = db_classify(db, mysql_errno(db->my), mysql_error(db->my),
 		    sql);
