@@ -11,7 +11,7 @@
  * next statement runs on it.
  *
  * Connector/C's auto-reconnect is off: a lost connection is reported as
- * DB_DOWN, the statement cache is dropped, and the next db_begin() (or a
+ * DB_DOWN, the kept statements are dropped, and the next db_begin() (or a
  * read outside a transaction) reconnects explicitly, so that a reconnect
  * never silently happens inside a transaction.
  */
@@ -148,7 +148,7 @@ struct db_multi {
 
 /* The text of m with n units, n a power of two from 1 to LIM_DB_ROWS_MAX;
  * built once per process and kept until exit (its address is stable, so
- * it is prepared once per connection like any statement table entry).
+ * it is kept prepared on a connection like any statement table entry).
  * NULL when n is not allowed or memory runs out. */
 const char	*db_multi_sql(const struct db_multi *m, size_t n);
 /* The largest allowed unit count <= n (n >= 1): how many rows the next
