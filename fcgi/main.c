@@ -12,7 +12,9 @@
  * awards: a 60 KiB body, a thousand-item reply, their JSON trees) leaves
  * freed memory behind in the arena; malloc_trim() hands it back after
  * such a request, so that a few concurrent batches do not set the RSS
- * for good.
+ * for good. Then prepared statements: Connector/C holds ~10 KiB for each,
+ * on each connection, so the workers share LIM_DB_STMTS_TOTAL of them
+ * (sql/db.c keeps the most recently used on each connection).
  *
  * Signals are blocked in the workers and taken by the main thread with
  * sigwait(): on SIGTERM/SIGINT it stops accepting (shutting the listening
@@ -159,6 +161,7 @@ main(int argc, char *argv[])
 	sigset_t set;
 	int ch, sig, check = 0, rc = 1;
 	unsigned i, started = 0;
+	size_t kept = 0;
 
 	while ((ch = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
 		switch (ch) {
@@ -237,6 +240,8 @@ main(int argc, char *argv[])
 	if (workers == NULL || tids == NULL)
 		goto out;
 	ht_config_db(&cfg, &dc);
+	/* before any connection opens: see the top of this file */
+	kept = db_stmts_kept_set(LIM_DB_STMTS_TOTAL / cfg.threads);
 	if (ly_access_start(&dc) != 0) {
 		fprintf(stderr, "perkd: cannot start the access-log writer\n");
 		goto out;
@@ -254,7 +259,8 @@ main(int argc, char *argv[])
 		started++;
 	}
 	fprintf(stderr, "level=info msg=\"perkd %s listening\" socket=%s "
-	    "threads=%u\n", PACKAGE_VERSION, cfg.socket, started);
+	    "threads=%u statements_kept=%zu\n", PACKAGE_VERSION, cfg.socket,
+	    started, kept);
 
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)

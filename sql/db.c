@@ -1,11 +1,24 @@
 /*
  * db.c: MariaDB through Connector/C, the only file that includes <mysql.h>.
  *
- * One struct db per thread: a MYSQL handle, a cache of prepared statements
- * keyed by the address of their SQL text (open addressing, sized by
- * LIM_DB_STMT_CACHE), and the buffers that fetched rows point into.
- * Errors are classified once, here, into enum db_res and logged with the
- * server's text; callers above only propagate.
+ * One struct db per thread: a MYSQL handle, the prepared statements it
+ * keeps (keyed by the address of their SQL text), and the buffers that
+ * fetched rows point into. Errors are classified once, here, into enum
+ * db_res and logged with the server's text; callers above only propagate.
+ *
+ * Memory: Connector/C holds 9 to 12 KiB of client memory for each
+ * prepared statement handle (mysql_stmt_init() preallocates three memory
+ * pools), and perkd has one connection per worker thread, so the handles
+ * are most of perkd's memory (docs/benchmarks.md). Hence:
+ * - a connection keeps at most db->nkept statements (perkd: its share of
+ *   LIM_DB_STMTS_TOTAL) and closes the least recently used one to prepare
+ *   another: the hot statements stay prepared, while the long tail
+ *   (admin, stats, rare paths) cannot make every connection hold every
+ *   statement of the program after a long run;
+ * - statements with more than LIM_DB_PARAMS parameters (multi-row ones of
+ *   a batch) live only until their transaction ends (db_big_close);
+ * - transaction control (START, COMMIT, savepoints) goes over the text
+ *   protocol: one round trip either way, and no handle to keep.
  */
 #include "config.h"
 
@@ -29,13 +42,19 @@
 struct db_slot {
 	const char	*sql;		/* key: address of the statement text */
 	MYSQL_STMT	*stmt;
+	unsigned long long used;	/* db->uses when last run: LRU order */
 };
 
 struct db {
 	struct db_cfg	 cfg;
 	MYSQL		*my;		/* NULL while disconnected */
 	int		 in_txn;
-	struct db_slot	 cache[LIM_DB_STMT_CACHE];
+	unsigned long long uses;	/* statements run, the LRU clock */
+	/* the statements kept prepared (nkept at most), in no order; a
+	 * linear search of a few dozen pointers costs nothing next to a
+	 * round trip */
+	size_t		 nkept;
+	struct db_slot	 kept[LIM_DB_STMTS_MAX];
 	/* statements with more than LIM_DB_PARAMS parameters (the multi-row
 	 * ones of a batch): each holds ~100 KiB in the client, so they live
 	 * only until the transaction ends (db_big_close) */
@@ -174,11 +193,11 @@ db_disconnect(struct db *db)
 	size_t i;
 
 	db_big_close(db);
-	for (i = 0; i < LIM_DB_STMT_CACHE; i++) {
-		if (db->cache[i].stmt != NULL)
-			mysql_stmt_close(db->cache[i].stmt);
-		db->cache[i].stmt = NULL;
-		db->cache[i].sql = NULL;
+	for (i = 0; i < LIM_DB_STMTS_MAX; i++) {
+		if (db->kept[i].stmt != NULL)
+			mysql_stmt_close(db->kept[i].stmt);
+		db->kept[i].stmt = NULL;
+		db->kept[i].sql = NULL;
 	}
 	db->cur = NULL;
 	if (db->my != NULL)
@@ -187,13 +206,23 @@ db_disconnect(struct db *db)
 	db->in_txn = 0;
 }
 
-/* Set once at start-up (db_rw_timeout_set), read by every connect. */
+/* Set once at start-up (db_rw_timeout_set, db_stmts_kept_set), read by
+ * every connect. */
 static unsigned db_rw_timeout_s = LIM_DB_RW_S;
+static size_t db_stmts_kept = LIM_DB_STMTS_MAX;
 
 void
 db_rw_timeout_set(unsigned seconds)
 {
 	db_rw_timeout_s = seconds;
+}
+
+size_t
+db_stmts_kept_set(size_t n)
+{
+	db_stmts_kept = n < LIM_DB_STMTS_MIN ? LIM_DB_STMTS_MIN :
+	    n > LIM_DB_STMTS_MAX ? LIM_DB_STMTS_MAX : n;
+	return db_stmts_kept;
 }
 
 static enum db_res
@@ -238,6 +267,7 @@ db_open(const struct db_cfg *cfg, enum db_res *res)
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return NULL;
 	db->cfg = *cfg;
+	db->nkept = db_stmts_kept;
 	*res = db_connect(db);
 	return db;
 }
@@ -255,33 +285,42 @@ db_close(struct db *db)
 	free(db);
 }
 
-/* Finds or prepares the statement for this SQL text. */
+/*
+ * Finds or prepares the statement for this SQL text. A statement kept on
+ * this connection is marked used; a new one takes a free slot, or the
+ * least recently used statement's (closed here, on the server too). No
+ * result is pending when this runs (db_run_bound freed it), so closing
+ * any kept statement is safe.
+ */
 static enum db_res
 db_prepare(struct db *db, const char *sql, MYSQL_STMT **out)
 {
-	size_t h = ((uintptr_t)sql >> 3) % LIM_DB_STMT_CACHE, i, n, b;
+	struct db_slot *slot = &db->kept[0];
 	MYSQL_STMT *st;
 	enum db_res r;
+	size_t i, b;
 
-	for (n = 0; n < LIM_DB_STMT_CACHE; n++) {
-		i = (h + n) % LIM_DB_STMT_CACHE;
-		if (db->cache[i].sql == sql) {
-			*out = db->cache[i].stmt;
+	db->uses++;
+	for (i = 0; i < db->nkept; i++) {
+		if (db->kept[i].sql == sql) {
+			db->kept[i].used = db->uses;
+			*out = db->kept[i].stmt;
 			return DB_OK;
 		}
-		if (db->cache[i].sql == NULL)
+		if (db->kept[i].sql == NULL) {
+			/* slots fill in order and are emptied all at once
+			 * (db_disconnect): the rest are free too */
+			slot = &db->kept[i];
 			break;
+		}
+		if (db->kept[i].used < slot->used)
+			slot = &db->kept[i];
 	}
 	for (b = 0; b < LIM_DB_BIG_STMTS && db->big[b].sql != NULL; b++)
 		if (db->big[b].sql == sql) {
 			*out = db->big[b].stmt;
 			return DB_OK;
 		}
-	if (n == LIM_DB_STMT_CACHE) {
-		fprintf(stderr, "level=error component=db error=\"statement "
-		    "cache full: raise LIM_DB_STMT_CACHE\"\n");
-		return DB_ERR;
-	}
 	if ((st = mysql_stmt_init(db->my)) == NULL)
 		return db_classify(db, mysql_errno(db->my),
 		    mysql_error(db->my), sql);
@@ -301,8 +340,11 @@ db_prepare(struct db *db, const char *sql, MYSQL_STMT **out)
 		db->big[b].sql = sql;
 		db->big[b].stmt = st;
 	} else {
-		db->cache[i].sql = sql;
-		db->cache[i].stmt = st;
+		if (slot->stmt != NULL)
+			mysql_stmt_close(slot->stmt);
+		slot->sql = sql;
+		slot->stmt = st;
+		slot->used = db->uses;
 	}
 	*out = st;
 	return DB_OK;
@@ -321,6 +363,18 @@ static int
 db_is_float_type(enum enum_field_types t)
 {
 	return t == MYSQL_TYPE_FLOAT || t == MYSQL_TYPE_DOUBLE;
+}
+
+/* Discards the unread rows of the last statement (a new statement may
+ * then run); DB_DOWN when there is no connection to run it on. */
+static enum db_res
+db_ready(struct db *db)
+{
+	if (db->cur != NULL) {
+		mysql_stmt_free_result(db->cur);
+		db->cur = NULL;
+	}
+	return db->my == NULL ? DB_DOWN : DB_OK;
 }
 
 static enum db_res db_run_bound(struct db *, const char *,
@@ -371,12 +425,8 @@ db_run_bound(struct db *db, const char *sql, const struct db_val *params,
 	size_t i, ncol;
 	enum db_res r;
 
-	if (db->cur != NULL) {
-		mysql_stmt_free_result(db->cur);
-		db->cur = NULL;
-	}
-	if (db->my == NULL)
-		return DB_DOWN;
+	if ((r = db_ready(db)) != DB_OK)
+		return r;
 	if ((r = db_prepare(db, sql, &st)) != DB_OK)
 		return r;
 	if (mysql_stmt_param_count(st) != nparams) {
@@ -650,16 +700,30 @@ db_multi_pad(size_t n)
 	return n <= 8 ? 8 : n <= 32 ? 32 : LIM_DB_ROWS_MAX;
 }
 
-static const char *const db_txn_stmts[] = {
-	"START TRANSACTION",
-	"COMMIT",
-	"ROLLBACK",
-	"SAVEPOINT effect",
-	"ROLLBACK TO SAVEPOINT effect",
-	"SELECT 1",
-	"SAVEPOINT step",
-	"ROLLBACK TO SAVEPOINT step",
-};
+/*
+ * Transaction control over the text protocol (COM_QUERY): the same one
+ * round trip as executing a prepared statement, without a statement
+ * handle kept on every connection for each of them. Unread rows of the
+ * last statement are discarded first, as db_exec does.
+ */
+static enum db_res
+db_query(struct db *db, const char *sql)
+{
+	enum db_res r;
+
+	if ((r = db_ready(db)) != DB_OK)
+		return r;
+	if (mysql_real_query(db->my, sql, (unsigned long)strlen(sql)) != 0) {
+		r = db_classify(db, mysql_errno(db->my), mysql_error(db->my),
+		    sql);
+		if (r == DB_DOWN)
+			db_disconnect(db);
+		return r;
+	}
+	db->affected = mysql_affected_rows(db->my);
+	db->insert_id = mysql_insert_id(db->my);
+	return DB_OK;
+}
 
 enum db_res
 db_begin(struct db *db)
@@ -668,8 +732,15 @@ db_begin(struct db *db)
 
 	if (db->my == NULL && (r = db_connect(db)) != DB_OK)
 		return r;
-	db->in_txn = 0;		/* let db_exec reconnect a stale handle */
-	r = db_exec(db, db_txn_stmts[0], NULL, 0);
+	db->in_txn = 0;
+	/* a stale handle (the server closed it while idle) is reconnected
+	 * and the START sent again: nothing has happened on it yet */
+	r = db_query(db, "START TRANSACTION");
+	if (r == DB_DOWN) {
+		if ((r = db_connect(db)) != DB_OK)
+			return r;
+		r = db_query(db, "START TRANSACTION");
+	}
 	if (r == DB_OK)
 		db->in_txn = 1;
 	return r;
@@ -680,7 +751,7 @@ db_commit(struct db *db)
 {
 	enum db_res r;
 
-	r = db_run(db, db_txn_stmts[1], NULL, 0);
+	r = db_query(db, "COMMIT");
 	db->in_txn = 0;
 	db_big_close(db);
 	return r;
@@ -690,7 +761,7 @@ void
 db_rollback(struct db *db)
 {
 	if (db->my != NULL && db->in_txn)
-		(void)db_run(db, db_txn_stmts[2], NULL, 0);
+		(void)db_query(db, "ROLLBACK");
 	db->in_txn = 0;
 	db_big_close(db);
 }
@@ -698,25 +769,25 @@ db_rollback(struct db *db)
 enum db_res
 db_savepoint(struct db *db)
 {
-	return db_run(db, db_txn_stmts[3], NULL, 0);
+	return db_query(db, "SAVEPOINT effect");
 }
 
 void
 db_rollback_savepoint(struct db *db)
 {
-	(void)db_run(db, db_txn_stmts[4], NULL, 0);
+	(void)db_query(db, "ROLLBACK TO SAVEPOINT effect");
 }
 
 enum db_res
 db_savepoint_step(struct db *db)
 {
-	return db_run(db, db_txn_stmts[6], NULL, 0);
+	return db_query(db, "SAVEPOINT step");
 }
 
 enum db_res
 db_rollback_step(struct db *db)
 {
-	return db_run(db, db_txn_stmts[7], NULL, 0);
+	return db_query(db, "ROLLBACK TO SAVEPOINT step");
 }
 
 int
@@ -725,16 +796,31 @@ db_in_txn(const struct db *db)
 	return db->in_txn;
 }
 
+/* COM_PING: no statement to keep. Outside a transaction a lost
+ * connection is reconnected and asked once more, as db_exec does. */
 enum db_res
 db_ping(struct db *db)
 {
-	struct db_row *row;
-	enum db_res r;
+	enum db_res r = DB_OK;
+	int again = !db->in_txn;
 
 	if (db->my == NULL && (r = db_connect(db)) != DB_OK)
 		return r;
-	r = db_one(db, db_txn_stmts[5], NULL, 0, &row);
-	return r == DB_ROW ? DB_OK : r;
+	for (;;) {
+		if (mysql_ping(db->my) == 0) {
+			r = DB_OK;
+			break;
+		}
+		r = db_classify(db, mysql_errno(db->my), mysql_error(db->my),
+		    "ping");
+		if (r != DB_DOWN)
+			break;
+		db_disconnect(db);
+		if (!again || (r = db_connect(db)) != DB_OK)
+			break;
+		again = 0;
+	}
+	return r;
 }
 
 enum db_res

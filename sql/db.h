@@ -3,14 +3,15 @@
  *
  * A struct db is one connection, owned by one thread. Statements are
  * identified by the address of their text in a module's statement table
- * (a `static const char *const xx_stmts[XX__MAX]`); each is prepared once
- * per connection, on first use, and reused. Values go in only through
+ * (a `static const char *const xx_stmts[XX__MAX]`); each is prepared on a
+ * connection at first use and reused while the connection keeps it (the
+ * most recently used ones, db_stmts_kept_set()). Values go in only through
  * struct db_val; results come back one row at a time as struct db_row,
  * whose text buffers belong to the connection and stay valid until the
  * next statement runs on it.
  *
  * Connector/C's auto-reconnect is off: a lost connection is reported as
- * DB_DOWN, the statement cache is dropped, and the next db_begin() (or a
+ * DB_DOWN, the kept statements are dropped, and the next db_begin() (or a
  * read outside a transaction) reconnects explicitly, so that a reconnect
  * never silently happens inside a transaction.
  */
@@ -94,6 +95,12 @@ struct db	*db_open(const struct db_cfg *cfg, enum db_res *res);
  * (default LIM_DB_RW_S, perkd's; perkctl's long scans set
  * LIM_DB_RW_TOOL_S). Call before the first db_open(). */
 void		 db_rw_timeout_set(unsigned seconds);
+/* How many prepared statements each connection opened from now on keeps:
+ * n clamped to LIM_DB_STMTS_MIN..LIM_DB_STMTS_MAX (the default is the
+ * maximum); returns the count set. Running another statement then closes
+ * the least recently used one, and running that again prepares it again.
+ * Call before the first db_open(). */
+size_t		 db_stmts_kept_set(size_t n);
 void		 db_close(struct db *db);	/* NULL is a no-op */
 
 /* Runs a statement; for SELECTs, the rows are then read with db_next().
@@ -141,7 +148,7 @@ struct db_multi {
 
 /* The text of m with n units, n a power of two from 1 to LIM_DB_ROWS_MAX;
  * built once per process and kept until exit (its address is stable, so
- * it is prepared once per connection like any statement table entry).
+ * it is kept prepared on a connection like any statement table entry).
  * NULL when n is not allowed or memory runs out. */
 const char	*db_multi_sql(const struct db_multi *m, size_t n);
 /* The largest allowed unit count <= n (n >= 1): how many rows the next

@@ -79,7 +79,19 @@
 #define LIM_DB_ROWS_MAX       128          /* rows (or IN-list values) in one multi-row statement:
                                             * 1000 batch items in ~8 statements a step; texts exist
                                             * for the powers of two up to it (db_multi_sql) */
-#define LIM_DB_STMT_CACHE     512          /* prepared statements per connection (open addressing) */
+/* Prepared statements kept per connection (sql/db.c; the least recently
+ * used is closed to make room). Connector/C holds 9-12 KiB of client
+ * memory per statement handle, and perkd has a connection per worker
+ * thread, so the handles are most of its memory: 36 statements on each
+ * of 64 connections were ~25 MB. perkd divides LIM_DB_STMTS_TOTAL among
+ * its worker connections, at least LIM_DB_STMTS_MIN each: the statements
+ * of an award, a redemption, GET /v1/me, a voucher check and the API-key
+ * look-up are 16 together (counted on a served stack), so the hot
+ * endpoints never re-prepare; the rarer ones may, one round trip each.
+ * LIM_DB_STMTS_MAX sizes the slots (perkctl's connection, few threads). */
+#define LIM_DB_STMTS_TOTAL    1024         /* ~10 MB of statement handles per process */
+#define LIM_DB_STMTS_MIN      16
+#define LIM_DB_STMTS_MAX      64
 #define LIM_DB_BIG_STMTS      64           /* statements with more than LIM_DB_PARAMS parameters
                                             * kept until the transaction ends: a batch re-prepares
                                             * its multi-row texts, and 64 idle connections do not
