@@ -108,7 +108,7 @@ char *
 ht_metrics_render(size_t *len)
 {
 	struct ht_buf b = { malloc(16384), 0, 16384 };
-	unsigned long long v, cum, commits, rows;
+	unsigned long long v, cum, commits, rows, prepared, evicted;
 	size_t r, s, k;
 	const char *name;
 
@@ -170,6 +170,15 @@ ht_metrics_render(size_t *len)
 	ht_bprintf(&b, "# HELP perkd_db_errors_total Database errors "
 	    "(unavailable or failed statements).\n# TYPE perkd_db_errors_total "
 	    "counter\nperkd_db_errors_total %llu\n", db_error_count());
+	db_stmt_counts(&prepared, &evicted);
+	ht_bprintf(&b, "# HELP perkd_db_statements_prepared_total Statements "
+	    "prepared on perkd's connections.\n# TYPE "
+	    "perkd_db_statements_prepared_total counter\n"
+	    "perkd_db_statements_prepared_total %llu\n# HELP "
+	    "perkd_db_statements_evicted_total Kept statements closed to make "
+	    "room for another (prepared again when next used).\n# TYPE "
+	    "perkd_db_statements_evicted_total counter\n"
+	    "perkd_db_statements_evicted_total %llu\n", prepared, evicted);
 	*len = b.len;
 	return b.p;
 }

@@ -74,6 +74,8 @@ struct db {
 };
 
 static atomic_ullong db_errors;
+/* statements prepared, and kept ones closed to make room (db_prepare) */
+static atomic_ullong db_prepared, db_evicted;
 
 static const char *const db_res_names[DB_RES__MAX] = {
 	"ok", "row", "done", "not found", "duplicate key", "check constraint",
@@ -96,6 +98,13 @@ unsigned long long
 db_error_count(void)
 {
 	return atomic_load(&db_errors);
+}
+
+void
+db_stmt_counts(unsigned long long *prepared, unsigned long long *evicted)
+{
+	*prepared = atomic_load(&db_prepared);
+	*evicted = atomic_load(&db_evicted);
 }
 
 struct db_val
@@ -340,12 +349,15 @@ db_prepare(struct db *db, const char *sql, MYSQL_STMT **out)
 		db->big[b].sql = sql;
 		db->big[b].stmt = st;
 	} else {
-		if (slot->stmt != NULL)
+		if (slot->stmt != NULL) {
 			mysql_stmt_close(slot->stmt);
+			atomic_fetch_add(&db_evicted, 1);
+		}
 		slot->sql = sql;
 		slot->stmt = st;
 		slot->used = db->uses;
 	}
+	atomic_fetch_add(&db_prepared, 1);
 	*out = st;
 	return DB_OK;
 }

@@ -164,5 +164,10 @@ const char	*db_res_str(enum db_res r);
 const char	*db_error(const struct db *db);
 /* Count of DB_DOWN/DB_ERR results since start, for /metrics. */
 unsigned long long db_error_count(void);
+/* Statements prepared since start, and how many of them replaced a kept
+ * statement (the least recently used; see db_stmts_kept_set): a count
+ * that keeps rising under steady traffic says the budget is too small. */
+void		 db_stmt_counts(unsigned long long *prepared,
+		    unsigned long long *evicted);
 
 #endif /* DB_H */

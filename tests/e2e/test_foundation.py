@@ -42,6 +42,20 @@ class Probes(PerkdTestCase):
         self.assertTrue(any("/v1/issuers" in l and "200" in l for l in lines),
                         "no request counter for /v1/issuers 200 in:\n" + text[:3000])
 
+    def test_metrics__statements_prepared_and_evicted_counted(self):
+        get("/v1/issuers")      # a statement on some connection
+        vals = {}
+        for l in get("/metrics").text.splitlines():
+            f = l.split()
+            if len(f) == 2 and f[0].startswith("perkd_db_statements_"):
+                vals[f[0]] = int(f[1])
+        prepared = vals.get("perkd_db_statements_prepared_total")
+        evicted = vals.get("perkd_db_statements_evicted_total")
+        self.assertIsNotNone(prepared, vals)
+        self.assertIsNotNone(evicted, vals)
+        self.assertGreaterEqual(prepared, 1)
+        self.assertLessEqual(evicted, prepared)
+
     def test_bench_static__nginx_answers_alone(self):
         r = get("/bench/static")
         self.assertEqual((r.status, r.json), (200, {"ok": True}), r)

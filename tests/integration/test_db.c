@@ -202,6 +202,7 @@ stmts__more_texts_than_kept__least_recent_closed_and_prepared_again(
 	struct db *db;
 	enum db_res r;
 	long long p0, c0, p, c;
+	unsigned long long prep0, evict0, prep, evict;
 	size_t i, n = LIM_DB_STMTS_MIN - 1;	/* q_stmt_counts is one more */
 
 	assert_int_equal(db_stmts_kept_set(1), LIM_DB_STMTS_MIN);
@@ -222,10 +223,14 @@ stmts__more_texts_than_kept__least_recent_closed_and_prepared_again(
 	assert_int_equal(p0, p);		/* all kept: none prepared */
 	assert_int_equal(c0, c);
 
+	db_stmt_counts(&prep0, &evict0);
 	numbered(db, n);			/* one more: q_numbered[0] goes */
 	stmt_counts(db, &p, &c);
 	assert_int_equal(p - p0, 1);
 	assert_int_equal(c - c0, 1);		/* closed on the server too */
+	db_stmt_counts(&prep, &evict);		/* and counted for /metrics */
+	assert_int_equal(prep - prep0, 1);
+	assert_int_equal(evict - evict0, 1);
 	numbered(db, 1);			/* still kept */
 	stmt_counts(db, &p0, &c0);
 	assert_int_equal(p0, p);
