@@ -55,6 +55,10 @@ def main(argv):
               d["started"], d["mode"], " ".join("%.2f" % x for x in d["load_start"]),
               " ".join("%.2f" % x for x in d.get("load_end", [])),
               d.get("seconds", 0), d.get("perkd_threads")))
+    if "innodb_buffer_pool_mb" in d:
+        print()
+        print("MariaDB buffer pool %d MB, innodb_flush_log_at_trx_commit=%s." % (
+            d["innodb_buffer_pool_mb"], d.get("innodb_flush_log_at_trx_commit")))
     print()
     print("| benchmark | conns | rate | p50 ms | p99 ms | baseline | ratio | target | cpu (cores) |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -20,7 +20,9 @@
 # --quick: fewer, shorter repetitions (under 3 minutes); the full run
 # takes under 20. Only 127.0.0.1 is used. Environment: PERKD_BUILD_DIR
 # (default: the checkout), BENCH_THREADS, BENCH_KEEPALIVE (N > 0: nginx
-# keeps N FastCGI connections per upstream open; default 0, as the stack).
+# keeps N FastCGI connections per upstream open; default 0, as the stack),
+# BENCH_BUFFER_POOL_MB (MariaDB's buffer pool for the run, default 1024:
+# the test server's 64 MB is outgrown by the awards a run writes).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
