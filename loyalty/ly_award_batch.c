@@ -99,14 +99,14 @@ struct ab_member {
 	long long		 balance0;	/* as locked */
 };
 
-/* A distinct rule code as the items wrote it. */
+/* A distinct rule code as the items wrote it: res is LY_OK, or why its
+ * items fail; terms are held until the batch ends, and rt points into
+ * them (NULL for an unknown code, whose items are then not live). */
 struct ab_rule {
-	const char		*code;
-	enum ly_res		 res;	/* LY_OK, or why its items fail */
-	struct ly_terms		*terms;	/* held until the batch ends */
-	uint64_t		 id;
-	char			 canon[LIM_CODE_MAX + 1];	/* as stored */
-	long long		 points, cap;
+	const char			*code;
+	enum ly_res			 res;
+	struct ly_terms			*terms;
+	const struct ly_rule_terms	*rt;
 };
 
 /* What a member earned today from a capped rule, running. Keyed by the
@@ -229,7 +229,7 @@ ab_by_pair(const void *x, const void *y)
 	const struct ab_item *p = &b->w[*(const size_t *)x],
 	    *q = &b->w[*(const size_t *)y];
 	uint64_t pm = b->mem[p->member].id, qm = b->mem[q->member].id;
-	uint64_t pr = b->rules[p->rule].id, qr = b->rules[q->rule].id;
+	uint64_t pr = b->rules[p->rule].rt->id, qr = b->rules[q->rule].rt->id;
 
 	if (pr != qr)
 		return pr < qr ? -1 : 1;
@@ -367,8 +367,6 @@ ab_rules(struct ab_run *b)
 		b->w[b->order[i]].rule = b->nrules - 1;
 	}
 	for (i = 0; i < b->nrules; i++) {
-		const struct ly_rule_terms *rt;
-
 		ru = &b->rules[i];
 		res = ly_terms_get(b->db, ru->code, &ru->terms);
 		if (res == LY_UNKNOWN_RULE) {
@@ -377,11 +375,7 @@ ab_rules(struct ab_run *b)
 		}
 		if (res != LY_OK)
 			return res;
-		rt = ly_terms_rule(ru->terms);
-		ru->id = rt->id;
-		snprintf(ru->canon, sizeof(ru->canon), "%s", rt->code);
-		ru->points = rt->points;
-		ru->cap = rt->cap;
+		ru->rt = ly_terms_rule(ru->terms);
 		ru->res = ly_terms_issuer_ok(ru->terms, b->issuer) ? LY_OK :
 		    LY_RULE_NOT_ALLOWED;
 	}
@@ -431,8 +425,9 @@ ab_today(struct ab_run *b)
 	k = ab_sorted(b, ab_by_pair);
 	for (i = 0; i < k; i++) {
 		struct ab_item *w = &b->w[b->order[i]];
-		uint64_t mid = b->mem[w->member].id, rid = b->rules[w->rule].id;
-		if (b->rules[w->rule].cap <= 0)
+		const struct ly_rule_terms *rt = b->rules[w->rule].rt;
+		uint64_t mid = b->mem[w->member].id, rid = rt->id;
+		if (rt->cap <= 0)
 			continue;
 		if (b->npairs == 0 || b->pairs[b->npairs - 1].rule_id != rid ||
 		    b->pairs[b->npairs - 1].member_id != mid)
@@ -616,10 +611,10 @@ ab_compute(struct ab_run *b)
 		x->first = i;
 		w->fresh = 1;
 		ly_terms_bonus(ru->terms, m->district, b->now, &bo);
-		w->base = ly_bonus_points(ru->points, bo.pct);
-		points = ly_cap_cut(w->base, ru->cap,
-		    ru->cap > 0 ? b->pairs[w->pair].today : 0, &capped);
-		if (ru->cap > 0)
+		w->base = ly_bonus_points(ru->rt->points, bo.pct);
+		points = ly_cap_cut(w->base, ru->rt->cap,
+		    ru->rt->cap > 0 ? b->pairs[w->pair].today : 0, &capped);
+		if (ru->rt->cap > 0)
 			b->pairs[w->pair].today += points;
 		m->balance += points;
 		snprintf(it->out.rule, sizeof(it->out.rule), "%s", it->in.rule);
@@ -670,7 +665,7 @@ ab_insert(struct ab_run *b)
 			v[0] = db_int((long long)b->issuer);
 			v[1] = db_text(it->in.external_ref);
 			v[2] = db_int((long long)b->mem[b->w[j].member].id);
-			v[3] = db_int((long long)b->rules[b->w[j].rule].id);
+			v[3] = db_int((long long)b->rules[b->w[j].rule].rt->id);
 			v[4] = db_int(b->w[j].base);
 			v[5] = db_int(it->out.points);
 			v[6] = db_int(it->out.capped);
@@ -722,7 +717,7 @@ ab_finish(struct ab_run *b)
 		balance = it->out.balance;
 		it->out = *first;
 		snprintf(it->out.rule, sizeof(it->out.rule), "%s",
-		    b->rules[b->w[b->refs[b->w[i].ref].first].rule].canon);
+		    b->rules[b->w[b->refs[b->w[i].ref].first].rule].rt->code);
 		it->out.balance = balance;
 		it->out.duplicate = 1;
 	}
@@ -784,7 +779,7 @@ ab_ledger(struct ab_run *b)
 		e[ne++] = (struct ly_entry){
 		    .member_id = b->mem[b->w[i].member].id, .kind = LY_AWARD,
 		    .points = b->items[i].out.points,
-		    .rule_id = b->rules[b->w[i].rule].id,
+		    .rule_id = b->rules[b->w[i].rule].rt->id,
 		    .award_id = b->items[i].out.id,
 		    .campaign_id = b->items[i].out.campaign_id };
 		b->order[ne - 1] = i;
