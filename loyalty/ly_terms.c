@@ -158,7 +158,9 @@ ly_terms_grow(void *arr, size_t *cap, size_t n, size_t sz)
 	return np;
 }
 
-/* The bonus campaigns of t's rule not ended at now, best first. */
+/* The bonus campaigns of t's rule not ended at now, best first. Out of
+ * memory, the rows left unread are discarded by the next statement
+ * (db_run), as everywhere. */
 static enum ly_res
 ly_terms_load_bonuses(struct db *db, struct ly_terms *t, const char *now)
 {
@@ -175,7 +177,7 @@ ly_terms_load_bonuses(struct db *db, struct ly_terms *t, const char *now)
 		if (b == NULL || b->id != (uint64_t)row->col[0].i) {
 			if ((np = ly_terms_grow(t->bonus, &cap, t->nbonus,
 			    sizeof(*t->bonus))) == NULL)
-				goto nomem;
+				return LY_NOMEM;
 			t->bonus = np;
 			b = &t->bonus[t->nbonus++];
 			memset(b, 0, sizeof(*b));
@@ -193,16 +195,12 @@ ly_terms_load_bonuses(struct db *db, struct ly_terms *t, const char *now)
 			continue;
 		if ((np = ly_terms_grow(b->districts, &dcap, b->nd,
 		    sizeof(*b->districts))) == NULL)
-			goto nomem;
+			return LY_NOMEM;
 		b->districts = np;
 		snprintf(b->districts[b->nd++], sizeof(*b->districts), "%s",
 		    row->col[6].s);
 	}
 	return r == DB_DONE ? LY_OK : ly_from_db(r);
-nomem:
-	while (db_next(db, &row) == DB_ROW)
-		;
-	return LY_NOMEM;
 }
 
 /* Reads the terms of code from the database; LY_UNKNOWN_RULE if no
@@ -241,11 +239,8 @@ ly_terms_load(struct db *db, const char *code, struct ly_terms **out)
 	}
 	while ((r = db_next(db, &row)) == DB_ROW) {
 		if ((np = ly_terms_grow(t->issuers, &cap, t->nissuers,
-		    sizeof(*t->issuers))) == NULL) {
-			while (db_next(db, &row) == DB_ROW)
-				;
-			goto out;
-		}
+		    sizeof(*t->issuers))) == NULL)
+			goto out;	/* LY_NOMEM */
 		t->issuers = np;
 		t->issuers[t->nissuers++] = (uint64_t)row->col[0].i;
 	}
