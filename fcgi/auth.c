@@ -398,22 +398,13 @@ ht_resident_verify(struct ht_req *r, const char *tok)
 	return 0;
 }
 
-static time_t
-ht_mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 /* Verifies an API key, from the cache when it was verified recently. */
 static enum ly_res
 ht_key_verify(struct ht_req *r, const char *tok)
 {
 	unsigned char hash[HT_TOKDIGEST_LEN];
 	unsigned long gen;
-	time_t now = ht_mono_s();
+	time_t now = ly_mono_s();
 	enum ly_res res;
 
 	/* the keyed BLAKE2b digest: a third of SHA-256's cost here; the
