@@ -23,28 +23,12 @@ ht_csv_init(struct ht_csv *c, size_t max)
 static void
 ht_csv_put(struct ht_csv *c, const char *s, size_t n)
 {
-	size_t want;
-	char *nb;
-
 	if (c->failed)
 		return;
-	if (c->len + n + 1 > c->cap) {
-		want = c->cap ? c->cap * 2 : 1024;
-		while (want < c->len + n + 1)
-			want *= 2;
-		if (want > c->max) {
-			if (c->len + n + 1 > c->max) {
-				c->failed = 1;
-				return;
-			}
-			want = c->max;
-		}
-		if ((nb = realloc(c->buf, want)) == NULL) {
-			c->failed = 1;
-			return;
-		}
-		c->buf = nb;
-		c->cap = want;
+	if (c->len + n + 1 > c->cap &&
+	    ht_grow(&c->buf, &c->cap, c->len + n + 1, 1024, c->max) != 0) {
+		c->failed = 1;
+		return;
 	}
 	memcpy(c->buf + c->len, s, n);
 	c->len += n;

@@ -438,31 +438,38 @@ ht_jadd_int(cJSON *obj, const char *name, long long v)
 
 /* ---- the JSON writer ---- */
 
-/* Makes room for n more bytes and the NUL: 0, or -1 (w->err set). */
-static int
-ht_jw_grow(struct ht_jw *w, size_t n)
+int
+ht_grow(char **p, size_t *cap, size_t need, size_t first, size_t max)
 {
-	size_t cap;
+	size_t want = *cap ? *cap * 2 : first;
 	char *np;
 
-	if (w->err)
-		return -1;
-	for (cap = w->cap ? w->cap : 512; cap < w->len + n + 1; cap *= 2)
-		;
-	if ((np = realloc(w->p, cap)) == NULL) {
-		w->err = 1;
-		return -1;
+	while (want < need)
+		want *= 2;
+	if (max > 0 && want > max) {
+		if (need > max)
+			return -1;
+		want = max;
 	}
-	w->p = np;
-	w->cap = cap;
+	if ((np = realloc(*p, want)) == NULL)
+		return -1;
+	*p = np;
+	*cap = want;
 	return 0;
 }
 
+/* Appends n bytes and keeps the text NUL-terminated; out of memory, sets
+ * w->err and drops the rest. */
 static inline void
 ht_jw_put(struct ht_jw *w, const char *s, size_t n)
 {
-	if (w->len + n + 1 > w->cap && ht_jw_grow(w, n) != 0)
+	if (w->err)
 		return;
+	if (w->len + n + 1 > w->cap &&
+	    ht_grow(&w->p, &w->cap, w->len + n + 1, 512, 0) != 0) {
+		w->err = 1;
+		return;
+	}
 	memcpy(w->p + w->len, s, n);
 	w->len += n;
 	w->p[w->len] = '\0';
