@@ -23,16 +23,9 @@ ht_csv_init(struct ht_csv *c, size_t max)
 static void
 ht_csv_put(struct ht_csv *c, const char *s, size_t n)
 {
-	if (c->failed)
-		return;
-	if (c->len + n + 1 > c->cap &&
-	    ht_grow(&c->buf, &c->cap, c->len + n + 1, 1024, c->max) != 0) {
+	if (!c->failed &&
+	    ht_append(&c->buf, &c->len, &c->cap, 1024, c->max, s, n) != 0)
 		c->failed = 1;
-		return;
-	}
-	memcpy(c->buf + c->len, s, n);
-	c->len += n;
-	c->buf[c->len] = '\0';
 }
 
 static void

@@ -257,10 +257,12 @@ void	ht_time_fmt(const char *sql, char out[32]);
 /* v in decimal, written backwards from the end of buf; returns where the
  * text (NUL-terminated) starts. */
 char	*ht_lltoa(char buf[24], long long v);
-/* Grows the buffer *p of *cap bytes to at least need: doubling from
- * first (or from *cap), never past max (0: no limit). 0, or -1 with the
- * buffer unchanged. The JSON writer's and the CSV builder's. */
-int	ht_grow(char **p, size_t *cap, size_t need, size_t first, size_t max);
+/* Appends s[0..n) to the NUL-terminated text *p (*len bytes, *cap
+ * allocated), growing it by doubling from first, never past max bytes
+ * (0: no limit). 0, or -1 with the text unchanged. The JSON writer's and
+ * the CSV builder's buffers. */
+int	ht_append(char **p, size_t *len, size_t *cap, size_t first,
+	    size_t max, const char *s, size_t n);
 /* cJSON helpers that keep the 2^53 rule on output. */
 void	ht_jadd_int(cJSON *obj, const char *name, long long v);
 void	ht_jadd_str(cJSON *obj, const char *name, const char *s); /* NULL -> null */

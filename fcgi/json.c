@@ -439,40 +439,37 @@ ht_jadd_int(cJSON *obj, const char *name, long long v)
 /* ---- the JSON writer ---- */
 
 int
-ht_grow(char **p, size_t *cap, size_t need, size_t first, size_t max)
+ht_append(char **p, size_t *len, size_t *cap, size_t first, size_t max,
+    const char *s, size_t n)
 {
-	size_t want = *cap ? *cap * 2 : first;
+	size_t need = *len + n + 1, want;
 	char *np;
 
-	while (want < need)
-		want *= 2;
-	if (max > 0 && want > max) {
-		if (need > max)
+	if (need > *cap) {
+		for (want = *cap ? *cap * 2 : first; want < need; want *= 2)
+			;
+		if (max > 0 && want > max) {
+			if (need > max)
+				return -1;
+			want = max;
+		}
+		if ((np = realloc(*p, want)) == NULL)
 			return -1;
-		want = max;
+		*p = np;
+		*cap = want;
 	}
-	if ((np = realloc(*p, want)) == NULL)
-		return -1;
-	*p = np;
-	*cap = want;
+	memcpy(*p + *len, s, n);
+	*len += n;
+	(*p)[*len] = '\0';
 	return 0;
 }
 
-/* Appends n bytes and keeps the text NUL-terminated; out of memory, sets
- * w->err and drops the rest. */
+/* Appends n bytes; out of memory, sets w->err and drops the rest. */
 static inline void
 ht_jw_put(struct ht_jw *w, const char *s, size_t n)
 {
-	if (w->err)
-		return;
-	if (w->len + n + 1 > w->cap &&
-	    ht_grow(&w->p, &w->cap, w->len + n + 1, 512, 0) != 0) {
+	if (!w->err && ht_append(&w->p, &w->len, &w->cap, 512, 0, s, n) != 0)
 		w->err = 1;
-		return;
-	}
-	memcpy(w->p + w->len, s, n);
-	w->len += n;
-	w->p[w->len] = '\0';
 }
 
 /* A JSON string, escaped exactly as cJSON's printer does (so that the
