@@ -195,7 +195,7 @@ ht_h_awards_create(struct ht_req *r)
 	if (ht_body(r, ht_award_fields, HT_AWARD_NFIELDS) != 0)
 		return;
 	ht_award_item_read(r, r->json, &item, &award);
-	ht_txn(r, ht_award_work, &run);
+	ht_txn_points(r, ht_award_work, &run);
 	ht_award_metrics(r, &run);
 }
 
@@ -221,7 +221,7 @@ ht_h_awards_batch(struct ht_req *r)
 		ht_award_item_read(r, it, &run.items[run.n], &run.awards[run.n]);
 		run.n++;
 	}
-	ht_txn(r, ht_award_work, &run);
+	ht_txn_points(r, ht_award_work, &run);
 	ht_award_metrics(r, &run);
 out:
 	free(run.awards);

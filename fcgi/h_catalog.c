@@ -376,7 +376,7 @@ ht_h_redemptions_create(struct ht_req *r)
 	memset(&a, 0, sizeof(a));
 	if (ht_body(r, ht_perk_id_fields, 1) != 0)
 		return;
-	ht_txn(r, ht_redeem_work, &a);
+	ht_txn_points(r, ht_redeem_work, &a);
 	if (r->status != 201)
 		return;
 	if (!r->replayed)
@@ -448,7 +448,7 @@ ht_h_redemptions_cancel(struct ht_req *r)
 	 * the expiry refund is not lost with the refusal's rollback */
 	if (ht_member_swept(r, &member) != 0)
 		return;
-	ht_txn(r, ht_cancel_work, NULL);
+	ht_txn_points(r, ht_cancel_work, NULL);
 }
 
 /* Replies with text as a QR code (image/svg+xml). */

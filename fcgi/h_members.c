@@ -481,5 +481,5 @@ ht_leave_work(struct ht_req *r, void *arg)
 void
 ht_h_me_delete(struct ht_req *r)
 {
-	ht_txn(r, ht_leave_work, NULL);
+	ht_txn_points(r, ht_leave_work, NULL);
 }

@@ -303,6 +303,7 @@ typedef enum ly_res (*ht_work)(struct ht_req *r, void *arg);
  * records that answer so a retry gets it again.
  */
 void	ht_txn(struct ht_req *r, ht_work work, void *arg);
+void	ht_txn_points(struct ht_req *r, ht_work work, void *arg);
 
 /* ---- cursors (cursor.c) ---- */
 

@@ -179,6 +179,11 @@ ht_metrics_render(size_t *len)
 	    "room for another (prepared again when next used).\n# TYPE "
 	    "perkd_db_statements_evicted_total counter\n"
 	    "perkd_db_statements_evicted_total %llu\n", prepared, evicted);
+	ht_bprintf(&b, "# HELP perkd_points_slot_waits_total Transactions "
+	    "moving points that waited for one of the " LIM_STR(LIM_LEDGER_WRITERS)
+	    " slots.\n# TYPE perkd_points_slot_waits_total counter\n"
+	    "perkd_points_slot_waits_total %llu\n",
+	    (unsigned long long)ly_slot_waits());
 	*len = b.len;
 	return b.p;
 }

@@ -223,3 +223,14 @@ fail:
 	ht_reply_clear(r);
 	ht_reply_result(r, res == LY_OK ? LY_INTERNAL : res, NULL);
 }
+
+/* ht_txn() for a transaction that moves points: in a slot of its own
+ * (loyalty/ly_slots.c), taken before it begins and given back after it
+ * ends, retries included. */
+void
+ht_txn_points(struct ht_req *r, ht_work work, void *arg)
+{
+	ly_slot_take();
+	ht_txn(r, work, arg);
+	ly_slot_give();
+}

@@ -238,9 +238,25 @@ enum ly_res	ly_ledger_append_many_locked(struct db *db, struct ly_entry *e,
 		    size_t n, struct ly_ledger_lock *m, size_t nm)
 		    LY_WARN_UNUSED;
 
-/* The shard of aggregate rows a member's changes go to. */
+/* ---- slots for transactions that move points (ly_slots.c) ---- */
+
+/* The slot this thread holds, or -1. */
+extern _Thread_local int ly_slot_held;
+/* Take a slot (waiting while all LIM_LEDGER_WRITERS are taken); call
+ * before the transaction begins, ly_slot_give() after it ends. */
+void		 ly_slot_take(void);
+void		 ly_slot_give(void);
+/* How many takes have had to wait, since the start. */
+uint64_t	 ly_slot_waits(void);
+
+/* The shard of aggregate rows a change goes to: the slot's, so that
+ * concurrent transactions of this process never share an aggregate row;
+ * outside a slot, the member's. */
 static inline unsigned ly_shard(uint64_t member_id)
-{ return (unsigned)(member_id % LIM_AGG_SHARDS); }
+{
+	return ly_slot_held >= 0 ? (unsigned)ly_slot_held :
+	    (unsigned)(member_id % LIM_AGG_SHARDS);
+}
 
 /* ---- validators shared by the HTTP layer and perkctl (ly_rules.c) ---- */
 

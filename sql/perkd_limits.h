@@ -100,6 +100,9 @@
 /* Aggregates: hot rows are split into shards so that concurrent awards do
  * not queue on one row lock; stats sum over the shards. */
 #define LIM_AGG_SHARDS        16
+/* Transactions of one perkd that move points at once (loyalty/ly_slots.c);
+ * each writes the aggregate shard of its slot, so at most LIM_AGG_SHARDS */
+#define LIM_LEDGER_WRITERS    16
 
 /* Retry-After sent with 503 while the database is unreachable */
 #define LIM_RETRY_AFTER_S     5

@@ -56,6 +56,14 @@ class Probes(PerkdTestCase):
         self.assertGreaterEqual(prepared, 1)
         self.assertLessEqual(evicted, prepared)
 
+    def test_metrics__points_slot_waits_counted(self):
+        text = get("/metrics").text
+        vals = [l.split() for l in text.splitlines()
+                if l.startswith("perkd_points_slot_waits_total ")]
+        self.assertEqual(len(vals), 1, text[-2000:])
+        self.assertGreaterEqual(int(vals[0][1]), 0)
+        self.assertIn("# TYPE perkd_points_slot_waits_total counter", text)
+
     def test_bench_static__nginx_answers_alone(self):
         r = get("/bench/static")
         self.assertEqual((r.status, r.json), (200, {"ok": True}), r)
