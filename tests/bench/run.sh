@@ -62,7 +62,8 @@ done
 # ---- tools ----
 if ! command -v wrk >/dev/null; then
 	say "wrk is missing: installing the Debian package"
-	apt-get install -y wrk >/dev/null || die "cannot install wrk"
+	{ apt-get update -q && apt-get install -y -q wrk; } >/dev/null ||
+		die "cannot install wrk"
 fi
 for t in nginx mariadbd python3 make; do
 	command -v "$t" >/dev/null || die "$t is not installed"
