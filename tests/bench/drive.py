@@ -5,7 +5,9 @@ Reads the stack's bench.env, prepares the data through the API (members
 enrolled with tokens minted by `perkctl token`, a benchmark rule, a voucher
 perk and a status perk, vouchers and passes), then runs every benchmark
 that the running perkd has routes for: wrk (tests/bench/*.lua) against
-nginx on 127.0.0.1, and raw-sql without HTTP. Each benchmark runs at each
+nginx on 127.0.0.1, and raw-sql without HTTP. pass-check-first mints the
+passes it checks just before its runs, each checked once (once.lua), and
+perkd's /metrics shows that none came from the verified-pass cache. Each benchmark runs at each
 of its connection counts: one warm-up run (discarded), then REPS runs;
 the figures are the medians over the runs. During every run it samples
 utime+stime of wrk (wait4 rusage), nginx (master and workers), the FastCGI
@@ -613,7 +615,7 @@ def run_once(st, b, conns, secs):
     la = loadavg()[0]
     n0 = int(st.sql(b.count_sql)[0][0]) if b.count_sql else None
     l0 = lock_status(st)
-    p0 = pass_cache(st) if b.cache else None
+    p0 = pass_cache(st, settle=True) if b.cache else None
     r = b.run(conns, secs)
     r["idle_wait"] = wait_idle(st)
     l1 = lock_status(st)
@@ -643,21 +645,33 @@ def run_once(st, b, conns, secs):
     return r
 
 
-def pass_cache(st):
-    """perkd's verified-pass cache counters (/metrics): hits, misses."""
-    try:
-        code, text = st.http("GET", "/metrics")
-    except (http.client.HTTPException, OSError):
-        # the kept connection outlived nginx's keepalive_timeout: a new one
-        code, text = st.http("GET", "/metrics")
-    out = {}
-    if code == 200 and isinstance(text, str):
-        for l in text.splitlines():
-            f = l.split()
-            if len(f) == 2 and f[0] in ("perkd_pass_cache_hits_total",
-                                        "perkd_pass_cache_misses_total"):
-                out[f[0].split("_")[3]] = int(float(f[1]))
-    return out if len(out) == 2 else None
+def pass_cache(st, settle=False):
+    """perkd's verified-pass cache counters (/metrics): hits, misses, or
+    None if it has none. settle: once they stay the same for 50 ms (up to
+    2 s), so that checks of the run before (the warm-up's repeats, still
+    in perkd when wrk stopped) are not counted in the next."""
+    def once():
+        try:
+            code, text = st.http("GET", "/metrics")
+        except (http.client.HTTPException, OSError):
+            # the kept connection outlived nginx's keepalive_timeout
+            code, text = st.http("GET", "/metrics")
+        out = {}
+        if code == 200 and isinstance(text, str):
+            for l in text.splitlines():
+                f = l.split()
+                if len(f) == 2 and f[0] in ("perkd_pass_cache_hits_total",
+                                            "perkd_pass_cache_misses_total"):
+                    out[f[0].split("_")[3]] = int(float(f[1]))
+        return out if len(out) == 2 else None
+    v = once()
+    t0 = time.time()
+    while settle and v and time.time() - t0 < 2:
+        time.sleep(0.05)
+        w, v = v, once()
+        if w == v:
+            break
+    return v
 
 
 def measure(st, b, conns, m, base=None):

@@ -4,7 +4,8 @@
     python3 tests/bench/report.py [tests/bench/results/latest.json]
 
 Prints the run's heading line, the table (one row per benchmark: rate,
-p50, p99, baseline, ratio, target, CPU split, row-lock waits), the
+p50, p99, baseline, ratio, target, CPU split, row-lock waits, what the
+verified-pass cache answered for the pass checks), the
 statements per request when the run measured them, and perkd's RSS, so
 that the figures in the document are copied from a run, not retyped.
 """
