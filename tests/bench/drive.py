@@ -37,7 +37,7 @@ MODES = {
     "quick": dict(warm=1, dur=1, reps=3, members=400, vouchers=200, passes=100,
                   batch_warm=2, batch_dur=4, batch_conns=[1], roundtrips=40,
                   paired=False, stats_sizes="1000",
-                  first=dict(reps=3, dur=1, passes=5000)),
+                  first=dict(reps=3, dur=1, passes=3000)),
     "full": dict(warm=2, dur=4, reps=5, members=2000, vouchers=500, passes=300,
                  batch_warm=3, batch_dur=8, batch_conns=[1, 4], roundtrips=200,
                  paired=True, stats_sizes="10000",
