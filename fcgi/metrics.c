@@ -181,11 +181,11 @@ ht_metrics_render(size_t *len)
 	    "perkd_db_statements_evicted_total counter\n"
 	    "perkd_db_statements_evicted_total %llu\n", prepared, evicted);
 	cat_pass_cache_counts(&hits, &misses);
-	ht_bprintf(&b, "# HELP perkd_pass_cache_hits_total Pass checks "
-	    "answered from the verified-pass cache.\n# TYPE "
+	ht_bprintf(&b, "# HELP perkd_pass_cache_hits_total Passes (checks, "
+	    "QR codes) answered from the verified-pass cache.\n# TYPE "
 	    "perkd_pass_cache_hits_total counter\nperkd_pass_cache_hits_total "
-	    "%llu\n# HELP perkd_pass_cache_misses_total Passes checked in full "
-	    "(Ed25519 signature), whether they held or not.\n# TYPE "
+	    "%llu\n# HELP perkd_pass_cache_misses_total Passes verified in "
+	    "full (Ed25519 signature), whether they held or not.\n# TYPE "
 	    "perkd_pass_cache_misses_total counter\n"
 	    "perkd_pass_cache_misses_total %llu\n", hits, misses);
 	*len = b.len;
