@@ -273,6 +273,10 @@ void	cat_pass_sign(const struct ly_ctx *ctx, const char *perk_public_id,
 int	cat_pass_verify(const struct ly_ctx *ctx, const char *text,
 	    char perk_public_id[LIM_PUBLIC_ID_MAX], time_t *exp,
 	    unsigned char nonce[16]) CAT_WARN_UNUSED;
+/* What cat_pass_verify's verified-pass cache answered so far: hits, and
+ * misses (texts checked in full with Ed25519, whether they held or not). */
+void	cat_pass_cache_counts(unsigned long long *hits,
+	    unsigned long long *misses);
 /* Issues a pass for a status perk the member's tier unlocks: records the
  * nonce (for the member's access log only). LY_PERK_NOT_FOUND,
  * LY_WRONG_PERK_KIND, LY_PERK_NOT_ACTIVE, LY_TIER_TOO_LOW. */

@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,7 +185,8 @@ cat_pass_verify_text(const struct ly_ctx *ctx, const char *text,
  * from it; the same text under the same key always verifies to the same
  * thing, so a hit answers exactly as the check would. Its expiry is the
  * caller's to compare, as before. Direct-mapped, one lock (held for a
- * copy of ~100 bytes). Failures are not cached.
+ * copy of ~100 bytes). Failures are not cached. Hits and misses are
+ * counted for /metrics (a miss is a full check, whether it held or not).
  */
 struct cat_passslot {
 	int		 used;
@@ -196,6 +198,14 @@ struct cat_passslot {
 
 static struct cat_passslot cat_passcache[LIM_PASS_CACHE_SLOTS];
 static pthread_mutex_t	 cat_passcache_mu = PTHREAD_MUTEX_INITIALIZER;
+static atomic_ullong	 cat_passcache_hits, cat_passcache_misses;
+
+void
+cat_pass_cache_counts(unsigned long long *hits, unsigned long long *misses)
+{
+	*hits = atomic_load(&cat_passcache_hits);
+	*misses = atomic_load(&cat_passcache_misses);
+}
 
 int
 cat_pass_verify(const struct ly_ctx *ctx, const char *text,
@@ -225,6 +235,7 @@ cat_pass_verify(const struct ly_ctx *ctx, const char *text,
 		hit = 1;
 	}
 	pthread_mutex_unlock(mu);
+	atomic_fetch_add(hit ? &cat_passcache_hits : &cat_passcache_misses, 1);
 	if (hit)
 		return 0;
 	if (cat_pass_verify_text(ctx, text, perk_public_id, exp, nonce) != 0)

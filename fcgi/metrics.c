@@ -108,7 +108,8 @@ char *
 ht_metrics_render(size_t *len)
 {
 	struct ht_buf b = { malloc(16384), 0, 16384 };
-	unsigned long long v, cum, commits, rows, prepared, evicted;
+	unsigned long long v, cum, commits, rows, prepared, evicted, hits;
+	unsigned long long misses;
 	size_t r, s, k;
 	const char *name;
 
@@ -179,6 +180,14 @@ ht_metrics_render(size_t *len)
 	    "room for another (prepared again when next used).\n# TYPE "
 	    "perkd_db_statements_evicted_total counter\n"
 	    "perkd_db_statements_evicted_total %llu\n", prepared, evicted);
+	cat_pass_cache_counts(&hits, &misses);
+	ht_bprintf(&b, "# HELP perkd_pass_cache_hits_total Passes (checks, "
+	    "QR codes) answered from the verified-pass cache.\n# TYPE "
+	    "perkd_pass_cache_hits_total counter\nperkd_pass_cache_hits_total "
+	    "%llu\n# HELP perkd_pass_cache_misses_total Passes verified in "
+	    "full (Ed25519 signature), whether they held or not.\n# TYPE "
+	    "perkd_pass_cache_misses_total counter\n"
+	    "perkd_pass_cache_misses_total %llu\n", hits, misses);
 	ht_bprintf(&b, "# HELP perkd_points_slot_waits_total Transactions "
 	    "moving points that waited for one of the " LIM_STR(LIM_LEDGER_WRITERS)
 	    " slots.\n# TYPE perkd_points_slot_waits_total counter\n"

@@ -5,7 +5,9 @@ Reads the stack's bench.env, prepares the data through the API (members
 enrolled with tokens minted by `perkctl token`, a benchmark rule, a voucher
 perk and a status perk, vouchers and passes), then runs every benchmark
 that the running perkd has routes for: wrk (tests/bench/*.lua) against
-nginx on 127.0.0.1, and raw-sql without HTTP. Each benchmark runs at each
+nginx on 127.0.0.1, and raw-sql without HTTP. pass-check-first mints the
+passes it checks just before its runs, each checked once (once.lua), and
+perkd's /metrics shows that none came from the verified-pass cache. Each benchmark runs at each
 of its connection counts: one warm-up run (discarded), then REPS runs;
 the figures are the medians over the runs. During every run it samples
 utime+stime of wrk (wait4 rusage), nginx (master and workers), the FastCGI
@@ -34,11 +36,20 @@ MODES = {
     # warm-up s, run s, runs, members, vouchers, passes
     "quick": dict(warm=1, dur=1, reps=3, members=400, vouchers=200, passes=100,
                   batch_warm=2, batch_dur=4, batch_conns=[1], roundtrips=40,
-                  paired=False, stats_sizes="1000"),
+                  paired=False, stats_sizes="1000",
+                  first=dict(reps=3, dur=1, passes=3000)),
     "full": dict(warm=2, dur=4, reps=5, members=2000, vouchers=500, passes=300,
                  batch_warm=3, batch_dur=8, batch_conns=[1, 4], roundtrips=200,
-                 paired=True, stats_sizes="10000"),
+                 paired=True, stats_sizes="10000",
+                 first=dict(reps=3, dur=2, passes=8000)),
 }
+# pass-check-first: every check is a pass's first, so each run needs new
+# passes, minted by wrk (once.lua) before it: "passes" is the pool a run
+# may use (it ends when they are used up, or after "dur" seconds). Fewer
+# and shorter runs than the others, because minting costs about as much
+# as checking; pass-check (repeats) runs on the same schedule, so that
+# the two compare (docs/benchmarks.md, "What is measured").
+MINT_CONNS = 32
 CONNS = [8, 64]
 BATCH_ITEMS = 1000
 
@@ -183,6 +194,10 @@ class Data:
         self.rule = None
         self.members = 0
         self.files = {}
+        # pass-check-first's pool (pass_first.txt): lines before first_next
+        # are used; chunks: (end line, time minted)
+        self.first_next = self.first_total = 0
+        self.first_chunks = []
 
     def write_lines(self, name, lines):
         path = os.path.join(self.dir, name + ".txt")
@@ -321,13 +336,66 @@ class Data:
         if time.time() - self.passes_at > 300:
             self.mint_passes()
 
+    def first_pool(self, want):
+        """At least `want` passes never checked and under 5 minutes old at
+        the end of pass_first.txt: minted now through POST /v1/me/passes
+        (wrk, once.lua, MINT_CONNS connections) if there are fewer.
+        Returns the seconds spent minting."""
+        now = time.time()
+        for end, at in self.first_chunks:
+            if now - at > 300:
+                self.first_next = max(self.first_next, end)  # too old
+        t0 = time.time()
+        while self.first_total - self.first_next < want:
+            # a run ends when one wrk thread has its share answered: the
+            # rest of the other's is not minted, so mint a little more
+            self.mint_first(want - (self.first_total - self.first_next) +
+                            MINT_CONNS)
+        return time.time() - t0
+
+    def mint_first(self, n):
+        """n requests to mint passes for pass-check-first, their codes
+        appended to pass_first.txt as checks by the partner."""
+        st = self.st
+        path = os.path.join(self.dir, "pass_mint.txt")
+        body = json.dumps({"perk_id": self.status_perk})
+        with open(path, "w") as f:
+            for i in range(n):
+                tok = self.tokens[(self.first_total + i) % len(self.tokens)]
+                f.write("POST\t/v1/me/passes\t%s\t%s\n" % (tok, body))
+        out = os.path.join(self.dir, "pass_minted")
+        nt = wrk_threads(MINT_CONNS)
+        t0 = time.time()
+        wrk(st, "once.lua", "/v1/me/passes", MINT_CONNS, max(30, n / 200),
+            [path, 0, n, nt, '"pass_code":"([^"]+)"', out])
+        codes = []
+        for t in range(nt):
+            if os.path.exists("%s.%d" % (out, t)):
+                with open("%s.%d" % (out, t)) as f:
+                    codes += f.read().split()
+                os.remove("%s.%d" % (out, t))
+        if len(codes) < n // 2:
+            raise RuntimeError("minting passes: %d of %d answered" %
+                               (len(codes), n))
+        pk = st.env["PERKD_PARTNER_KEY"]
+        with open(os.path.join(self.dir, "pass_first.txt"), "a") as f:
+            for c in codes:
+                f.write("POST\t/v1/passes/check\t%s\t%s\n" % (pk, json.dumps(
+                    {"pass_code": c, "perk_id": self.status_perk})))
+        self.first_total += len(codes)
+        self.first_chunks.append((self.first_total, t0))
+
 
 # ---------------------------------------------------------------- runs ---
+
+def wrk_threads(conns):
+    return min(2, conns)
+
 
 def wrk(st, script, path, conns, secs, args, timeout=10):
     """One wrk run; its BENCH line, wall time, wrk's own CPU and the CPU
     used meanwhile by the rest of the stack."""
-    cmd = ["wrk", "-t", str(min(2, conns)), "-c", str(conns), "-d",
+    cmd = ["wrk", "-t", str(wrk_threads(conns)), "-c", str(conns), "-d",
            "%ds" % max(1, round(secs)), "--timeout", "%ds" % timeout, "-s",
            os.path.join(HERE, script), st.env["PERKD_URL"] + path]
     if args:
@@ -377,8 +445,16 @@ class Bench:
     def __init__(self, name, run, conns=CONNS, baseline=None, target=None,
                  items=1, needs=(), app="perkd", p99_ms=None, note="",
                  baseline_conns=None, count_sql=None, also=None,
-                 paired=True):
+                 paired=True, prepare=None, warm=None, sched=None,
+                 cache=False, first=False):
         self.name, self.run, self.conns = name, run, conns
+        # called before the warm-up and each pair; returns its seconds
+        self.prepare = prepare
+        self.warm = warm            # the warm-up's run, if not run
+        self.sched = sched or {}    # this benchmark's reps, dur, warm
+        # cache: count perkd's verified-pass cache around each run; first:
+        # every check must be a pass's first (a hit is an error)
+        self.cache, self.first = cache or first, first
         self.also = also            # a second baseline, for information
         # batches still running when wrk stops would hold row locks into
         # a paired baseline run: such benchmarks compare with the
@@ -420,6 +496,18 @@ def plan(st, d, m):
             return wrk(st, "lines.lua", path, c, s, [d.files[name]])
         return run
 
+    def first_checks(c, s):
+        # the pool's unused lines, each sent once
+        r = wrk(st, "once.lua", "/v1/passes/check", c, s,
+                [os.path.join(d.dir, "pass_first.txt"), d.first_next,
+                 d.first_total - d.first_next, wrk_threads(c),
+                 '"entitled":true'])
+        # thread t used lines first+1+t, first+1+t+T, ...: skip past the
+        # share of the thread that used most (the others' rest is lost)
+        d.first_next += wrk_threads(c) * r["sent_max"]
+        return r
+    first = m["first"]
+
     def awards(items):
         # a fresh run id per wrk run: every external_ref is new
         return lambda c, s: wrk(st, "awards.lua", "/v1/awards", c, s,
@@ -457,8 +545,21 @@ def plan(st, d, m):
         Bench("pass-check", lines("pass_check", "/v1/passes/check",
                                   d.fresh_passes),
               baseline="bare-sql-read", target=0.8, p99_ms=20,
+              needs=("pass_check", "POST /v1/passes/check"), cache=True,
+              sched={k: first[k] for k in ("reps", "dur")},
+              also="bare-sql-write",
+              note="writes an access-log row; cycles %d passes: repeats, "
+              "mostly from the verified-pass cache" % m["passes"]),
+        Bench("pass-check-first", first_checks, baseline="bare-sql-read",
+              target=0.8, p99_ms=20, first=True,
               needs=("pass_check", "POST /v1/passes/check"),
-              also="bare-sql-write", note="writes an access-log row"),
+              prepare=lambda: d.first_pool(first["passes"]),
+              warm=lines("pass_check", "/v1/passes/check", d.fresh_passes),
+              sched={k: first[k] for k in ("reps", "dur")},
+              also="bare-sql-write",
+              note="writes an access-log row; every check a new pass's "
+              "first (Ed25519 verified), %d reps of up to %d s or %d "
+              "passes" % (first["reps"], first["dur"], first["passes"])),
         Bench("award", awards(0), baseline="bare-sql-write", target=0.7,
               count_sql="SELECT COUNT(*) FROM awards",
               needs=("rule", "POST /v1/awards")),
@@ -514,10 +615,22 @@ def run_once(st, b, conns, secs):
     la = loadavg()[0]
     n0 = int(st.sql(b.count_sql)[0][0]) if b.count_sql else None
     l0 = lock_status(st)
+    p0 = pass_cache(st, settle=True) if b.cache else None
     r = b.run(conns, secs)
     r["idle_wait"] = wait_idle(st)
     l1 = lock_status(st)
     r["locks"] = {k: l1[k] - l0[k] for k in l0}
+    if p0:
+        p1 = pass_cache(st)
+        r["pass_cache"] = {k: p1[k] - p0[k] for k in p0}
+    # answers once.lua did not expect (a check not entitled)
+    r["errors_unexpected"] = r.get("unexpected", 0)
+    if b.first:
+        # a first check is a cache miss: any hit was a repeat
+        if not p0:
+            raise RuntimeError("perkd's /metrics has no pass cache counters: "
+                               "cannot show that the checks are first checks")
+        r["errors_repeat"] = r["pass_cache"]["hits"]
     dsecs = r["duration_us"] / 1e6
     r["rate"] = r["requests"] * b.items / dsecs if dsecs else 0.0
     r["load1"] = la
@@ -532,18 +645,52 @@ def run_once(st, b, conns, secs):
     return r
 
 
+def pass_cache(st, settle=False):
+    """perkd's verified-pass cache counters (/metrics): hits, misses, or
+    None if it has none. settle: once they stay the same for 50 ms (up to
+    2 s), so that checks of the run before (the warm-up's repeats, still
+    in perkd when wrk stopped) are not counted in the next."""
+    def once():
+        try:
+            code, text = st.http("GET", "/metrics")
+        except (http.client.HTTPException, OSError):
+            # the kept connection outlived nginx's keepalive_timeout
+            code, text = st.http("GET", "/metrics")
+        out = {}
+        if code == 200 and isinstance(text, str):
+            for l in text.splitlines():
+                f = l.split()
+                if len(f) == 2 and f[0] in ("perkd_pass_cache_hits_total",
+                                            "perkd_pass_cache_misses_total"):
+                    out[f[0].split("_")[3]] = int(float(f[1]))
+        return out if len(out) == 2 else None
+    v = once()
+    t0 = time.time()
+    while settle and v and time.time() - t0 < 2:
+        time.sleep(0.05)
+        w, v = v, once()
+        if w == v:
+            break
+    return v
+
+
 def measure(st, b, conns, m, base=None):
     """b at conns: a warm-up, then m["reps"] runs. With a baseline, each
     run of b is paired with a run of the baseline just before it, and the
     ratio is the median of the per-pair ratios: on a machine shared with
     other work, load that comes and goes then moves both sides of a pair
     alike instead of favouring whichever ran in a quiet minute."""
+    t0 = time.time()
+    m = dict(m, **b.sched)
     batch = b.items > 1
     dur = m["batch_dur"] if batch else m["dur"]
     bconns = b.baseline_conns or conns
-    b.run(conns, m["batch_warm"] if batch else m["warm"])    # discarded
+    prep = b.prepare() if b.prepare else 0
+    (b.warm or b.run)(conns, m["batch_warm"] if batch else m["warm"])
     runs, bruns = [], []
     for _ in range(m["reps"]):
+        if b.prepare:
+            prep += b.prepare()
         if base is not None:
             bruns.append(run_once(st, base, bconns,
                                   m["batch_dur"] if base.items > 1 else m["dur"]))
@@ -561,12 +708,14 @@ def measure(st, b, conns, m, base=None):
         "p50_ms": round(med(runs, "p50_us") / 1000, 2),
         "p99_ms": round(med(runs, "p99_us") / 1000, 2),
         "errors": sum(x.get("errors_status", 0) + x.get("errors_connect", 0) +
-                      x.get("errors_read", 0) + x.get("errors_timeout", 0)
-                      for x in runs),
+                      x.get("errors_read", 0) + x.get("errors_timeout", 0) +
+                      x.get("errors_unexpected", 0) +
+                      x.get("errors_repeat", 0) for x in runs),
         "requests": sum(x["requests"] for x in runs),
         "cpu_cores": cpu, "load1": [x["load1"] for x in runs],
         "runs": [{"rate": round(x["rate"], 1),
-                  "p50_ms": x["p50_us"] / 1000, "p99_ms": x["p99_us"] / 1000}
+                  "p50_ms": x["p50_us"] / 1000, "p99_ms": x["p99_us"] / 1000,
+                  "secs": round(x["duration_us"] / 1e6, 2)}
                  for x in runs],
     }
     locks = {k: sum(x["locks"].get(k, 0) for x in runs)
@@ -584,8 +733,16 @@ def measure(st, b, conns, m, base=None):
         res["ratio"] = round(statistics.median(
             x["rate"] / y["rate"] if y["rate"] else 0.0
             for x, y in zip(runs, bruns)), 3)
+    if runs[0].get("pass_cache"):
+        res["pass_cache"] = {k: sum(x["pass_cache"][k] for x in runs)
+                             for k in runs[0]["pass_cache"]}
+    if "sent" in runs[0]:
+        res["sent"] = sum(x["sent"] for x in runs)   # lines, each used once
     if b.app == "perkd":
         res["perkd"] = st.perkd_mem()
+    res["seconds"] = round(time.time() - t0, 1)     # all of it, paired runs too
+    if b.prepare:
+        res["prepare_seconds"] = round(prep, 1)
     return res
 
 
@@ -618,6 +775,17 @@ def judge(res, b, byname):
     res["met"] = all(verdict) if verdict else None
 
 
+def pass_cache_text(res):
+    """What perkd's verified-pass cache answered over the runs' requests
+    (also used by report.py)."""
+    pc = res["pass_cache"]
+    out = "pass cache %d misses, %d hits for %d requests" % (
+        pc["misses"], pc["hits"], res["requests"])
+    if res.get("sent") is not None:
+        out += " (%d passes, each sent once)" % res["sent"]
+    return out
+
+
 def fmt(res):
     tgt = ""
     if res.get("met") is not None:
@@ -635,7 +803,7 @@ def fmt(res):
     base = "-"
     if res["baseline"]:
         base = "%s %.0f/s" % (res["baseline"], res["baseline_rate"])
-    return "%-14s c=%-3d %8.0f %-7s p50 %6.2f ms p99 %7.2f ms  vs %-29s %5s  %s%s" % (
+    return "%-16s c=%-3d %8.0f %-7s p50 %6.2f ms p99 %7.2f ms  vs %-29s %5s  %s%s" % (
         res["name"], res["conns"], res["rate"], res["unit"], res["p50_ms"],
         res["p99_ms"], base,
         "%.2f" % res["ratio"] if res["ratio"] is not None else "-", tgt, err)
@@ -824,7 +992,7 @@ def main():
         why = available(st, d, b)
         if why:
             doc["skipped"].append({"name": b.name, "why": why})
-            print("%-15s skipped: %s" % (b.name, why), flush=True)
+            print("%-16s skipped: %s" % (b.name, why), flush=True)
             continue
         for c in b.conns:
             try:
@@ -834,7 +1002,7 @@ def main():
             except (RuntimeError, ValueError, KeyError) as e:
                 doc["skipped"].append({"name": b.name, "conns": c,
                                        "why": str(e)[:300]})
-                print("%-15s c=%d FAILED: %s" % (b.name, c, str(e)[:300]),
+                print("%-16s c=%d FAILED: %s" % (b.name, c, str(e)[:300]),
                       flush=True)
                 continue
             res["note"] = b.note
@@ -848,6 +1016,8 @@ def main():
                 cpu += "; row-lock waits %.2f/req, %.1f ms/req; deadlocks %d" % (
                     res["row_lock_waits_per_req"], res["row_lock_ms_per_req"],
                     res["deadlocks"])
+            if res.get("pass_cache"):
+                cpu += "; " + pass_cache_text(res)
             print(cpu, flush=True)
     if not only or "stats" in only:
         doc["stats"] = stats_helper(st, a.mode)

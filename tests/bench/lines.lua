@@ -10,18 +10,8 @@ done = lib.done
 local reqs, n, i
 
 function init(args)
-	reqs = {}
-	for _, line in ipairs(lib.lines(args[1])) do
-		local f = lib.fields(line)
-		local headers = { ["Authorization"] = "Bearer " .. f[3] }
-		local body = f[4]
-		if body ~= nil and #body > 0 then
-			headers["Content-Type"] = "application/json"
-		else
-			body = nil
-		end
-		reqs[#reqs + 1] = wrk.format(f[1], f[2], headers, body)
-	end
+	reqs = lib.requests(args[1])
+	assert(#reqs > 0, args[1] .. " is empty")
 	n = #reqs
 	i = ((tid or 0) * 7919) % n
 end

@@ -4,7 +4,8 @@
     python3 tests/bench/report.py [tests/bench/results/latest.json]
 
 Prints the run's heading line, the table (one row per benchmark: rate,
-p50, p99, baseline, ratio, target, CPU split, row-lock waits), the
+p50, p99, baseline, ratio, target, CPU split, row-lock waits, what the
+verified-pass cache answered for the pass checks), the
 statements per request when the run measured them, and perkd's RSS, so
 that the figures in the document are copied from a run, not retyped.
 """
@@ -13,6 +14,8 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from drive import pass_cache_text  # noqa: E402
 
 
 def target(r):
@@ -41,6 +44,8 @@ def row(r):
     if r.get("row_lock_waits_per_req") is not None:
         cpu += "; row-lock waits %.2f/req, %.1f ms/req" % (
             r["row_lock_waits_per_req"], r.get("row_lock_ms_per_req", 0))
+    if r.get("pass_cache"):
+        cpu += "; " + pass_cache_text(r)
     return "| %s | %d | %d %s | %.2f | %.2f | %s | %s | %s | %s |" % (
         r["name"], r["conns"], round(r["rate"]), r.get("unit", "req/s"),
         r["p50_ms"], r["p99_ms"], base, ratio, target(r), cpu)

@@ -542,6 +542,39 @@ class Catalog(unittest.TestCase):
         st, _, d = call("GET", "/v1/me/passes/qr.svg?code=v1.e30.AAAA", high)
         self.assertEqual((st, d["code"]), (404, "pass_not_found"))
 
+    def test_pass_checks_counted_as_cache_misses_then_hits(self):
+        """/metrics counts the verified-pass cache: a pass's first check
+        is a miss (Ed25519 in full), its next one a hit; a pass minted
+        but never checked counts nothing, and each new pass is a miss
+        (tests/bench's pass-check-first relies on this)."""
+        def counts():
+            v = {}
+            for line in lib.request("GET", "/metrics").text.splitlines():
+                if line.startswith("perkd_pass_cache_"):
+                    name, value = line.split()
+                    v[name] = int(float(value))
+            return v
+        status = self.perk(kind="status", cost_points=0)
+        tok = self.resident(10)
+        codes = []
+        for _ in range(2):
+            st, _, ps = call("POST", "/v1/me/passes", tok,
+                             {"perk_id": status["id"]})
+            self.assertEqual(st, 201, ps)
+            codes.append(ps["pass_code"])
+        self.assertNotEqual(codes[0], codes[1])     # minting again: a new pass
+        before = counts()
+        for code in (codes[0], codes[0], codes[1]):
+            st, _, d = call("POST", "/v1/passes/check", self.partner,
+                            {"pass_code": code, "perk_id": status["id"]})
+            self.assertEqual((st, d["entitled"]), (200, True), d)
+        after = counts()
+        # nothing else checks passes on the test stack meanwhile
+        self.assertEqual(after["perkd_pass_cache_misses_total"] -
+                         before["perkd_pass_cache_misses_total"], 2)
+        self.assertEqual(after["perkd_pass_cache_hits_total"] -
+                         before["perkd_pass_cache_hits_total"], 1)
+
 
 if __name__ == "__main__":
     unittest.main()

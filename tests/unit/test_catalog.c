@@ -210,8 +210,9 @@ pass__tampered_or_other_key__refused(void **state)
 	assert_int_equal(cat_pass_verify(&ctx, "", perk, &exp, n2), -1);
 }
 
-/* the second check of a pass comes from the verified-pass cache: the
- * same answer, and another key still refuses the text it holds */
+/* the second check of a pass comes from the verified-pass cache (one
+ * miss, then one hit): the same answer, and another key still refuses
+ * the text it holds */
 static void
 pass__checked_twice__same_answer_other_key_still_refused(void **state)
 {
@@ -220,12 +221,18 @@ pass__checked_twice__same_answer_other_key_still_refused(void **state)
 	char perk2[LIM_PUBLIC_ID_MAX];
 	struct ly_ctx other;
 	time_t exp = 0, exp2 = 0;
+	unsigned long long h0, m0, h1, m1, h2, m2;
 
 	(void)state;
 	randombytes_buf(nonce, sizeof(nonce));
 	cat_pass_sign(&ctx, "prk_TWICE", 1795324455, nonce, pass, sizeof(pass));
+	cat_pass_cache_counts(&h0, &m0);
 	assert_int_equal(cat_pass_verify(&ctx, pass, perk, &exp, n2), 0);
+	cat_pass_cache_counts(&h1, &m1);
 	assert_int_equal(cat_pass_verify(&ctx, pass, perk2, &exp2, n3), 0);
+	cat_pass_cache_counts(&h2, &m2);
+	assert_true(h1 == h0 && m1 == m0 + 1);	/* first check: in full */
+	assert_true(h2 == h1 + 1 && m2 == m1);	/* second: from the cache */
 	assert_string_equal(perk2, "prk_TWICE");
 	assert_string_equal(perk2, perk);
 	assert_int_equal(exp2, 1795324455);
