@@ -137,8 +137,9 @@ CREATE TABLE access_log (
 ) ENGINE=InnoDB;
 
 -- Aggregates, updated in the same transaction as the change that moves
--- them. Rows are split into LIM_AGG_SHARDS shards (member id mod shards) so
--- that concurrent writers rarely wait on one row; readers sum the shards.
+-- them. Rows are split into LIM_AGG_SHARDS shards (perkd: the slot of the
+-- transaction, loyalty/ly_slots.c; otherwise member id mod shards) so
+-- that concurrent writers do not wait on one row; readers sum the shards.
 
 -- Events by the day they happened: enrolments and departures.
 CREATE TABLE agg_enroll_daily (

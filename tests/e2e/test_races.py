@@ -14,6 +14,10 @@ repetition followed by `perkctl verify`.
   idempotency  M redemptions with one Idempotency-Key have one effect: the
                same voucher in every answer, replays marked
                Idempotent-Replayed, one debit
+  slots        N awards and N redemptions at once, more than perkd's 16
+               slots for transactions that move points (the test stack
+               runs 24 threads): every one takes effect once, and the
+               aggregates agree with the ledger (`perkctl stats verify`)
 
 Never a 500 (nor any 5xx) in any race.
 """
@@ -195,6 +199,36 @@ class Races(lib.PerkdTestCase):
                     self.assertProblem(r, 422, "idempotency_key_reused")
             self.assertEqual(self.balance(tok), 40)
             self.verify()
+
+    def slot_waits(self):
+        for line in lib.get("/metrics").text.splitlines():
+            if line.startswith("perkd_points_slot_waits_total "):
+                return int(line.split()[1])
+        self.fail("no perkd_points_slot_waits_total in /metrics")
+
+    def test_n_awards_and_redemptions_beyond_the_slots_each_take_effect(self):
+        p = self.perk(cost_points=self.rule_points)
+        waits = self.slot_waits()
+        for _ in self.reps():
+            people = [self.resident() for _ in range(N)]
+            res = lib.parallel(N, lambda i: self.award(people[i][0], uuid.uuid4().hex))
+            self.no_5xx(res)
+            self.assertEqual([r.status for r in res], [201] * N)
+            # each spends the award at once, while the next ones earn
+            res = lib.parallel(2 * N, lambda i: (
+                self.redeem(people[i // 2][1], p["id"]) if i % 2 else
+                self.award(people[i // 2][0], uuid.uuid4().hex)))
+            self.no_5xx(res)
+            self.assertEqual(sorted(r.status for r in res), [201] * (2 * N))
+            self.assertEqual([self.balance(t) for _, t in people],
+                             [self.rule_points] * N)
+            self.verify()
+            out = lib.perkctl("stats", "verify")
+            self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        now = self.slot_waits()
+        self.assertGreaterEqual(now, waits)
+        print("\n  slots: %d transactions waited for a slot" % (now - waits),
+              file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -120,7 +120,9 @@ gen_conf() {
 socket = $state/run/perkd.sock
 # nginx's workers must be able to connect; the directory is private anyway
 socket_mode = 0666
-threads = 8
+# more threads than perkd's 16 slots for transactions that move points,
+# so that the races of tests/e2e/test_races.py fill them
+threads = 24
 
 db_socket = $state/mariadb/mysqld.sock
 db_name = perkd
