@@ -151,6 +151,20 @@ def get(path, **kw):
     return request("GET", path, **kw)
 
 
+def metrics(prefix="", text=None):
+    """The unlabelled samples of /metrics (or of `text`, its body) whose
+    names start with `prefix`: {name: int value}."""
+    if text is None:
+        text = get("/metrics").text
+    vals = {}
+    for line in text.splitlines():
+        f = line.split()
+        if (len(f) == 2 and not line.startswith("#") and "{" not in f[0]
+                and f[0].startswith(prefix)):
+            vals[f[0]] = int(float(f[1]))
+    return vals
+
+
 def post(path, body=None, **kw):
     return request("POST", path, body=body, **kw)
 

@@ -406,13 +406,7 @@ class Catalog(unittest.TestCase):
         commits concurrent rows together; each answered check has exactly
         one row, and /metrics counts rows and commits."""
         def counts():
-            text = lib.request("GET", "/metrics").text
-            v = {}
-            for line in text.splitlines():
-                if line.startswith("perkd_access_log_"):
-                    name, value = line.split()
-                    v[name] = int(float(value))
-            return v
+            return lib.metrics("perkd_access_log_")
         p = self.perk(cost_points=1)
         tok = self.resident(40)
         codes = [self.redeem(tok, p["id"])[2]["voucher_code"] for _ in range(4)]
@@ -548,12 +542,7 @@ class Catalog(unittest.TestCase):
         but never checked counts nothing, and each new pass is a miss
         (tests/bench's pass-check-first relies on this)."""
         def counts():
-            v = {}
-            for line in lib.request("GET", "/metrics").text.splitlines():
-                if line.startswith("perkd_pass_cache_"):
-                    name, value = line.split()
-                    v[name] = int(float(value))
-            return v
+            return lib.metrics("perkd_pass_cache_")
         status = self.perk(kind="status", cost_points=0)
         tok = self.resident(10)
         codes = []

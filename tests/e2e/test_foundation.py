@@ -44,11 +44,7 @@ class Probes(PerkdTestCase):
 
     def test_metrics__statements_prepared_and_evicted_counted(self):
         get("/v1/issuers")      # a statement on some connection
-        vals = {}
-        for l in get("/metrics").text.splitlines():
-            f = l.split()
-            if len(f) == 2 and f[0].startswith("perkd_db_statements_"):
-                vals[f[0]] = int(f[1])
+        vals = lib.metrics("perkd_db_statements_")
         prepared = vals.get("perkd_db_statements_prepared_total")
         evicted = vals.get("perkd_db_statements_evicted_total")
         self.assertIsNotNone(prepared, vals)
@@ -58,10 +54,10 @@ class Probes(PerkdTestCase):
 
     def test_metrics__points_slot_waits_counted(self):
         text = get("/metrics").text
-        vals = [l.split() for l in text.splitlines()
-                if l.startswith("perkd_points_slot_waits_total ")]
-        self.assertEqual(len(vals), 1, text[-2000:])
-        self.assertGreaterEqual(int(vals[0][1]), 0)
+        vals = lib.metrics("perkd_points_slot_waits_total", text)
+        self.assertEqual(list(vals), ["perkd_points_slot_waits_total"],
+                         text[-2000:])
+        self.assertGreaterEqual(vals["perkd_points_slot_waits_total"], 0)
         self.assertIn("# TYPE perkd_points_slot_waits_total counter", text)
 
     def test_bench_static__nginx_answers_alone(self):

@@ -201,10 +201,9 @@ class Races(lib.PerkdTestCase):
             self.verify()
 
     def slot_waits(self):
-        for line in lib.get("/metrics").text.splitlines():
-            if line.startswith("perkd_points_slot_waits_total "):
-                return int(line.split()[1])
-        self.fail("no perkd_points_slot_waits_total in /metrics")
+        vals = lib.metrics("perkd_points_slot_waits_total")
+        self.assertIn("perkd_points_slot_waits_total", vals)
+        return vals["perkd_points_slot_waits_total"]
 
     def test_n_awards_and_redemptions_beyond_the_slots_each_take_effect(self):
         p = self.perk(cost_points=self.rule_points)
