@@ -51,7 +51,7 @@ ht_b64url_dec(const char *s, size_t len, unsigned char *out, size_t outsz,
  * from a copy of it. The key is compared in full, so another secret (the
  * unit tests use several) just sets the state up again.
  */
-#define HT_HMAC_KEY_MAX	256	/* as ht_config's jwt_secret; longer keys work, uncached */
+#define HT_HMAC_KEY_MAX	256	/* as ly_config's jwt_secret; longer keys work, uncached */
 
 struct ht_hmac_key {
 	int				 set;
@@ -162,44 +162,6 @@ ht_jwt_verify(const char *tok, const unsigned char *secret, size_t secretlen,
 
 	return ht_jwt_check(tok, secret, secretlen, now, sub, subsz, &exp,
 	    &nbf);
-}
-
-char *
-ht_jwt_mint(const unsigned char *secret, size_t secretlen, const char *sub,
-    time_t iat, time_t exp)
-{
-	static const char hdr[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
-	cJSON *p = cJSON_CreateObject();
-	char *pay = NULL, *out = NULL;
-	size_t hb, pb, n;
-	unsigned char mac[32];
-
-	cJSON_AddStringToObject(p, "sub", sub);
-	cJSON_AddNumberToObject(p, "iat", (double)iat);
-	cJSON_AddNumberToObject(p, "exp", (double)exp);
-	if ((pay = cJSON_PrintUnformatted(p)) == NULL)
-		goto out;
-	hb = sodium_base64_ENCODED_LEN(sizeof(hdr) - 1,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	pb = sodium_base64_ENCODED_LEN(strlen(pay),
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	n = hb + pb + sodium_base64_ENCODED_LEN(32,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) + 4;
-	if ((out = malloc(n)) == NULL)
-		goto out;
-	sodium_bin2base64(out, hb, (const unsigned char *)hdr, sizeof(hdr) - 1,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	strcat(out, ".");
-	sodium_bin2base64(out + strlen(out), pb, (const unsigned char *)pay,
-	    strlen(pay), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	ht_hs256(secret, secretlen, out, strlen(out), mac);
-	strcat(out, ".");
-	sodium_bin2base64(out + strlen(out), n - strlen(out), mac, sizeof(mac),
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-out:
-	cJSON_Delete(p);
-	free(pay);
-	return out;
 }
 
 /* ---- the API-key cache ---- */

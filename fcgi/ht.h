@@ -29,34 +29,6 @@
 
 #define HT_WARN_UNUSED __attribute__((warn_unused_result))
 
-/* ---- configuration (config.c) ---- */
-
-struct ht_config {
-	char		 socket[256];
-	unsigned	 socket_mode;
-	unsigned	 threads;
-	char		 db_socket[256];
-	char		 db_host[256];
-	unsigned	 db_port;
-	char		 db_name[64];
-	char		 db_user[64];
-	char		 db_password[128];
-	unsigned char	 jwt_secret[256];
-	size_t		 jwt_secret_len;
-	unsigned char	 subject_key[32];
-	unsigned char	 server_key[32];
-	unsigned char	 pass_seed[32];
-	int		 stats_min_group;
-	char		 timezone[64];
-	int		 dev_mode;
-	int		 have_secrets;	/* all four secrets were set */
-};
-
-/* Loads defaults then the file. Returns 0, or -1 with a message in err. */
-int	ht_config_load(const char *path, struct ht_config *cfg,
-	    char *err, size_t errsz) HT_WARN_UNUSED;
-void	ht_config_db(const struct ht_config *cfg, struct db_cfg *out);
-
 /* ---- callers and roles ---- */
 
 enum ht_role {
@@ -73,7 +45,7 @@ enum ht_caller { HT_CALLER_NONE, HT_CALLER_RESIDENT, HT_CALLER_ORG };
 struct ht_worker {
 	int			 id;
 	struct db		*db;
-	const struct ht_config	*cfg;
+	const struct ly_config	*cfg;
 	const struct ly_ctx	*ctx;
 };
 
@@ -151,10 +123,6 @@ int		 ht_query(const struct ht_req *r, const char *name, char *buf,
 /* Parses ?limit= (default LIM_PAGE_DEFAULT, 1..LIM_PAGE_MAX); sets a 400
  * problem and returns -1 if bad. */
 int		 ht_query_limit(struct ht_req *r, size_t *limit) HT_WARN_UNUSED;
-/* Checked decimal parser for Content-Length and query numbers: the
- * whole string must be digits, no sign, no overflow past max. */
-int		 ht_parse_uint(const char *s, unsigned long long max,
-		    unsigned long long *out) HT_WARN_UNUSED;
 /* Writes the reply and logs the request line. */
 void		 ht_req_finish(struct ht_req *r);
 /* Whether the client asked for CSV (Accept: text/csv or ?format=csv). */
@@ -364,10 +332,6 @@ void	ht_csv_free(struct ht_csv *c);
 int	ht_jwt_verify(const char *tok, const unsigned char *secret,
 	    size_t secretlen, time_t now, char *sub, size_t subsz)
 	    HT_WARN_UNUSED;
-/* Mints an HS256 JWT for sub expiring at exp (perkctl token). Returns a
- * malloc'd string the caller frees, or NULL. */
-char	*ht_jwt_mint(const unsigned char *secret, size_t secretlen,
-	    const char *sub, time_t iat, time_t exp);
 /* Authenticates r for a route needing roles: 0, or -1 with 401/403 set. */
 int	ht_auth(struct ht_req *r, unsigned roles) HT_WARN_UNUSED;
 /* The API-key cache: a hit copies the org verified less than

@@ -41,7 +41,7 @@
 
 #include "fcgi/ht.h"
 
-static struct ht_config	 cfg;
+static struct ly_config	 cfg;
 static struct ly_ctx	 ctx;
 static int		 listen_fd = -1;
 static atomic_int	 stopping;
@@ -110,7 +110,7 @@ worker(void *arg)
 			break;
 		if (w->db == NULL) {
 			struct db_cfg dc;
-			ht_config_db(w->cfg, &dc);
+			ly_config_db(w->cfg, &dc);
 			w->db = db_open(&dc, &d);
 		}
 		ht_req_reset(&r);
@@ -197,7 +197,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "perkd: libsodium failed to initialise\n");
 		return 1;
 	}
-	if (ht_config_load(path, &cfg, err, sizeof(err)) != 0) {
+	if (ly_config_load(path, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "perkd: %s\n", err);
 		return 1;
 	}
@@ -239,7 +239,7 @@ main(int argc, char *argv[])
 	tids = calloc(cfg.threads, sizeof(*tids));
 	if (workers == NULL || tids == NULL)
 		goto out;
-	ht_config_db(&cfg, &dc);
+	ly_config_db(&cfg, &dc);
 	/* before any connection opens: see the top of this file */
 	kept = db_stmts_kept_set(LIM_DB_STMTS_TOTAL / cfg.threads);
 	if (ly_access_start(&dc) != 0) {

@@ -18,26 +18,6 @@
 
 #define HT_LOG_LINE_MAX	2048	/* a log line, or the reply headers (HT_HEADERS_MAX and the fixed ones) */
 
-int
-ht_parse_uint(const char *s, unsigned long long max, unsigned long long *out)
-{
-	unsigned long long v = 0;
-	unsigned d;
-
-	if (s == NULL || *s == '\0')
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		d = (unsigned)(*s - '0');
-		if (v > (max - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
-}
-
 const char *
 ht_param(const struct ht_req *r, const char *name)
 {
@@ -117,7 +97,7 @@ ht_req_read(struct ht_req *r)
 	}
 
 	if (cl != NULL && *cl != '\0' &&
-	    ht_parse_uint(cl, 1ULL << 62, &clen) != 0) {
+	    ly_parse_uint(cl, 1ULL << 62, &clen) != 0) {
 		ht_reply_problem(r, HT_P_INVALID_CONTENT_LENGTH,
 		    "Content-Length must be a decimal byte count");
 		return -1;
@@ -224,7 +204,7 @@ ht_query_limit(struct ht_req *r, size_t *limit)
 	*limit = LIM_PAGE_DEFAULT;
 	if ((q = ht_query(r, "limit", buf, sizeof(buf))) == 0)
 		return 0;
-	if (q < 0 || ht_parse_uint(buf, LIM_PAGE_MAX, &v) != 0 || v < 1) {
+	if (q < 0 || ly_parse_uint(buf, LIM_PAGE_MAX, &v) != 0 || v < 1) {
 		ht_reply_problem(r, HT_P_INVALID_QUERY,
 		    "limit must be a whole number from 1 to 500");
 		return -1;

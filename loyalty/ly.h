@@ -642,4 +642,38 @@ enum ly_res	ly_verify(struct db *db,
 		    void (*cb)(uint64_t member_id, const char *what, void *),
 		    void *arg, size_t *bad) LY_WARN_UNUSED;
 
+/* ---- configuration (ly_config.c) ---- */
+
+struct ly_config {
+	char		 socket[256];
+	unsigned	 socket_mode;
+	unsigned	 threads;
+	char		 db_socket[256];
+	char		 db_host[256];
+	unsigned	 db_port;
+	char		 db_name[64];
+	char		 db_user[64];
+	char		 db_password[128];
+	unsigned char	 jwt_secret[256];
+	size_t		 jwt_secret_len;
+	unsigned char	 subject_key[32];
+	unsigned char	 server_key[32];
+	unsigned char	 pass_seed[32];
+	int		 stats_min_group;
+	char		 timezone[64];
+	int		 dev_mode;
+	int		 have_secrets;	/* all four secrets were set */
+};
+
+/* Loads defaults then the file. Returns 0, or -1 with a message in err. */
+int	ly_config_load(const char *path, struct ly_config *cfg,
+	    char *err, size_t errsz) LY_WARN_UNUSED;
+void	ly_config_db(const struct ly_config *cfg, struct db_cfg *out);
+
+/* Checked decimal parser for config values, Content-Length and query
+ * numbers: the whole string must be digits, no sign, no overflow past
+ * max. 0 and the value in out, or -1. */
+int	ly_parse_uint(const char *s, unsigned long long max,
+	    unsigned long long *out) LY_WARN_UNUSED;
+
 #endif /* LY_H */

@@ -18,14 +18,14 @@ import re
 import sys
 
 top = os.environ.get("top_srcdir") or os.path.join(os.path.dirname(__file__), "..")
-DIRS = ["loyalty", "catalog", "fcgi"]
+DIRS = ["loyalty", "catalog", "fcgi", "cli"]
 MECHANISM = os.path.join("loyalty", "ly_ledger.c")
 # Offline tools allowed to write ledger rows in bulk, each with its reason.
 # perkctl generate loads a synthetic programme for benchmarks: it refuses
 # to run outside dev_mode, is not reachable over HTTP, writes only awards
 # and redemptions consistent with the balances, and perkctl verify checks
 # what it wrote.
-BULK_LOADERS = {os.path.join("fcgi", "pc_stats.c")}
+BULK_LOADERS = {os.path.join("cli", "pc_generate.c")}
 FUNC = re.compile(r"^([a-z_][a-z0-9_]*)\(", re.M)
 IDENT = re.compile(r"\b[a-z_][a-z0-9_]*\b")
 DEBIT = re.compile(r"\bLY_(REDEMPTION|CLOSURE)\b")

@@ -34,7 +34,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct ly_ctx ctx;
-	static struct ht_config cfg;
+	static struct ly_config cfg;
 	struct ht_worker w = { 0, NULL, &cfg, &ctx };
 	char *copy, *envp[32], *line, *sep, *body, buf[64];
 	size_t n = 0, limit, bodylen;

@@ -24,7 +24,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 	(void)ht_time_parse(s, out, &t);
-	(void)ht_parse_uint(s, 1ULL << 62, &v);
+	(void)ly_parse_uint(s, 1ULL << 62, &v);
 	(void)ht_utf8_valid((const char *)data, size);
 	ht_csv_init(&c, 1 << 16);
 	ht_csv_field(&c, s);

@@ -25,8 +25,8 @@ CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -I$top -DPERKD_SQLDIR=\"$top/sql\" \
 LIBS="$(pkg-config --libs libmariadb libcjson libsodium libqrencode) $(pkg-config --libs fcgi 2>/dev/null || echo -lfcgi) -lpthread -lm"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 
-# every library source, instrumented for coverage (not the two mains);
-# all of them again when a header or config.h changed
+# every library source below cli/, instrumented for coverage (not perkd's
+# main); all of them again when a header or config.h changed
 shopt -s nullglob
 objs=()
 stamp=$build/obj/.headers
@@ -38,7 +38,7 @@ for h in config.h sql/*.h loyalty/*.h catalog/*.h fcgi/*.h; do
 	fi
 done
 for s in sql/*.c loyalty/*.c catalog/*.c fcgi/*.c; do
-	case "$s" in fcgi/main.c|fcgi/perkctl.c|fcgi/pc_*.c) continue;; esac
+	case "$s" in fcgi/main.c) continue;; esac
 	o="$build/obj/$(echo "$s" | tr / _).o"
 	if [ ! -f "$o" ] || [ "$top/$s" -nt "$o" ]; then
 		# shellcheck disable=SC2086

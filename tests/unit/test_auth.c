@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "fcgi/ht.h"
+#include "cli/perkctl.h"	/* pc_jwt_mint: the tokens under test */
 
 static const unsigned char secret[] = "0123456789abcdef0123456789abcdef";
 #define SL (sizeof(secret) - 1)
@@ -61,7 +62,7 @@ jwt__minted_token__verifies_with_subject(void **state)
 {
 	char sub[LIM_SUBJECT_MAX + 1];
 	time_t now = time(NULL);
-	char *tok = ht_jwt_mint(secret, SL, "resident-42", now, now + 60);
+	char *tok = pc_jwt_mint(secret, SL, "resident-42", now, now + 60);
 
 	(void)state;
 	assert_non_null(tok);
@@ -75,7 +76,7 @@ jwt__wrong_secret__refused(void **state)
 {
 	char sub[LIM_SUBJECT_MAX + 1];
 	time_t now = time(NULL);
-	char *tok = ht_jwt_mint((const unsigned char *)"another-secret-another-secret!!", 31,
+	char *tok = pc_jwt_mint((const unsigned char *)"another-secret-another-secret!!", 31,
 	    "r", now, now + 60);
 
 	(void)state;
@@ -88,7 +89,7 @@ jwt__expired_beyond_skew__refused(void **state)
 {
 	char sub[LIM_SUBJECT_MAX + 1];
 	time_t now = time(NULL);
-	char *tok = ht_jwt_mint(secret, SL, "r", now - 3600, now - LIM_JWT_SKEW_S - 1);
+	char *tok = pc_jwt_mint(secret, SL, "r", now - 3600, now - LIM_JWT_SKEW_S - 1);
 
 	(void)state;
 	assert_int_equal(ht_jwt_verify(tok, secret, SL, now, sub, sizeof(sub)), -1);
@@ -147,11 +148,11 @@ jwt__subject_over_128_chars__refused(void **state)
 	(void)state;
 	memset(long_sub, 'a', sizeof(long_sub) - 1);
 	long_sub[sizeof(long_sub) - 1] = '\0';
-	tok = ht_jwt_mint(secret, SL, long_sub, now, now + 60);
+	tok = pc_jwt_mint(secret, SL, long_sub, now, now + 60);
 	assert_int_equal(ht_jwt_verify(tok, secret, SL, now, sub, sizeof(sub)), -1);
 	free(tok);
 	long_sub[LIM_SUBJECT_MAX] = '\0';	/* exactly 128: accepted */
-	tok = ht_jwt_mint(secret, SL, long_sub, now, now + 60);
+	tok = pc_jwt_mint(secret, SL, long_sub, now, now + 60);
 	assert_int_equal(ht_jwt_verify(tok, secret, SL, now, sub, sizeof(sub)), 0);
 	free(tok);
 }
@@ -161,7 +162,7 @@ jwt__tampered_payload_or_garbage__refused(void **state)
 {
 	char sub[LIM_SUBJECT_MAX + 1];
 	time_t now = time(NULL);
-	char *tok = ht_jwt_mint(secret, SL, "alice", now, now + 60), *dot;
+	char *tok = pc_jwt_mint(secret, SL, "alice", now, now + 60), *dot;
 
 	(void)state;
 	dot = strchr(tok, '.');

@@ -23,9 +23,9 @@ parse_uint__digits_only__accepted(void **state)
 	unsigned long long v = 0;
 
 	(void)state;
-	assert_int_equal(ht_parse_uint("65536", 1ULL << 62, &v), 0);
+	assert_int_equal(ly_parse_uint("65536", 1ULL << 62, &v), 0);
 	assert_int_equal(v, 65536);
-	assert_int_equal(ht_parse_uint("0", 10, &v), 0);
+	assert_int_equal(ly_parse_uint("0", 10, &v), 0);
 	assert_int_equal(v, 0);
 }
 
@@ -35,14 +35,14 @@ parse_uint__junk_sign_space_or_overflow__rejected(void **state)
 	unsigned long long v;
 
 	(void)state;
-	assert_int_equal(ht_parse_uint("", 100, &v), -1);
-	assert_int_equal(ht_parse_uint("-1", 100, &v), -1);
-	assert_int_equal(ht_parse_uint("+1", 100, &v), -1);
-	assert_int_equal(ht_parse_uint(" 1", 100, &v), -1);
-	assert_int_equal(ht_parse_uint("12a", 100, &v), -1);
-	assert_int_equal(ht_parse_uint("0x10", 100, &v), -1);
-	assert_int_equal(ht_parse_uint("101", 100, &v), -1);
-	assert_int_equal(ht_parse_uint("99999999999999999999999", ~0ULL, &v), -1);
+	assert_int_equal(ly_parse_uint("", 100, &v), -1);
+	assert_int_equal(ly_parse_uint("-1", 100, &v), -1);
+	assert_int_equal(ly_parse_uint("+1", 100, &v), -1);
+	assert_int_equal(ly_parse_uint(" 1", 100, &v), -1);
+	assert_int_equal(ly_parse_uint("12a", 100, &v), -1);
+	assert_int_equal(ly_parse_uint("0x10", 100, &v), -1);
+	assert_int_equal(ly_parse_uint("101", 100, &v), -1);
+	assert_int_equal(ly_parse_uint("99999999999999999999999", ~0ULL, &v), -1);
 }
 
 static void

@@ -1,5 +1,6 @@
 /*
- * config.c: the perkd.conf file: "key = value" lines, '#' comments.
+ * ly_config.c: the perkd.conf file, read by perkd and perkctl alike:
+ * "key = value" lines, '#' comments.
  * Every key has a default here; secrets have none, and outside dev mode
  * perkd refuses to start without strong ones (LIM_SECRET_MIN bytes).
  */
@@ -14,10 +15,30 @@
 
 #include <sodium.h>
 
-#include "fcgi/ht.h"
+#include "loyalty/ly.h"
+
+int
+ly_parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v = 0;
+	unsigned d;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		d = (unsigned)(*s - '0');
+		if (v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
 
 static void
-ht_config_defaults(struct ht_config *c)
+ly_config_defaults(struct ly_config *c)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -36,7 +57,7 @@ ht_config_defaults(struct ht_config *c)
 }
 
 static int
-ht_config_hex32(const char *v, unsigned char out[32])
+ly_config_hex32(const char *v, unsigned char out[32])
 {
 	size_t bin = 0;
 
@@ -47,7 +68,7 @@ ht_config_hex32(const char *v, unsigned char out[32])
 }
 
 static int
-ht_config_copy(char *dst, size_t dstsz, const char *v)
+ly_config_copy(char *dst, size_t dstsz, const char *v)
 {
 	if (strlen(v) >= dstsz)
 		return -1;
@@ -57,13 +78,13 @@ ht_config_copy(char *dst, size_t dstsz, const char *v)
 
 /* Applies one key; -1 on an unknown key or bad value. */
 static int
-ht_config_set(struct ht_config *c, const char *k, const char *v,
+ly_config_set(struct ly_config *c, const char *k, const char *v,
     unsigned *have)
 {
 	unsigned long long n;
 
 	if (strcmp(k, "socket") == 0)
-		return ht_config_copy(c->socket, sizeof(c->socket), v);
+		return ly_config_copy(c->socket, sizeof(c->socket), v);
 	if (strcmp(k, "socket_mode") == 0) {
 		char *end;
 		unsigned long m = strtoul(v, &end, 8);
@@ -73,27 +94,27 @@ ht_config_set(struct ht_config *c, const char *k, const char *v,
 		return 0;
 	}
 	if (strcmp(k, "threads") == 0) {
-		if (ht_parse_uint(v, LIM_THREADS_MAX, &n) != 0 || n < 1)
+		if (ly_parse_uint(v, LIM_THREADS_MAX, &n) != 0 || n < 1)
 			return -1;
 		c->threads = (unsigned)n;
 		return 0;
 	}
 	if (strcmp(k, "db_socket") == 0)
-		return ht_config_copy(c->db_socket, sizeof(c->db_socket), v);
+		return ly_config_copy(c->db_socket, sizeof(c->db_socket), v);
 	if (strcmp(k, "db_host") == 0)
-		return ht_config_copy(c->db_host, sizeof(c->db_host), v);
+		return ly_config_copy(c->db_host, sizeof(c->db_host), v);
 	if (strcmp(k, "db_port") == 0) {
-		if (ht_parse_uint(v, 65535, &n) != 0 || n == 0)
+		if (ly_parse_uint(v, 65535, &n) != 0 || n == 0)
 			return -1;
 		c->db_port = (unsigned)n;
 		return 0;
 	}
 	if (strcmp(k, "db_name") == 0)
-		return ht_config_copy(c->db_name, sizeof(c->db_name), v);
+		return ly_config_copy(c->db_name, sizeof(c->db_name), v);
 	if (strcmp(k, "db_user") == 0)
-		return ht_config_copy(c->db_user, sizeof(c->db_user), v);
+		return ly_config_copy(c->db_user, sizeof(c->db_user), v);
 	if (strcmp(k, "db_password") == 0)
-		return ht_config_copy(c->db_password, sizeof(c->db_password), v);
+		return ly_config_copy(c->db_password, sizeof(c->db_password), v);
 	if (strcmp(k, "resident_jwt_secret") == 0) {
 		if (strlen(v) >= sizeof(c->jwt_secret))
 			return -1;
@@ -104,24 +125,24 @@ ht_config_set(struct ht_config *c, const char *k, const char *v,
 	}
 	if (strcmp(k, "subject_key") == 0) {
 		*have |= 2;
-		return ht_config_hex32(v, c->subject_key);
+		return ly_config_hex32(v, c->subject_key);
 	}
 	if (strcmp(k, "server_key") == 0) {
 		*have |= 4;
-		return ht_config_hex32(v, c->server_key);
+		return ly_config_hex32(v, c->server_key);
 	}
 	if (strcmp(k, "pass_seed") == 0) {
 		*have |= 8;
-		return ht_config_hex32(v, c->pass_seed);
+		return ly_config_hex32(v, c->pass_seed);
 	}
 	if (strcmp(k, "stats_min_group") == 0) {
-		if (ht_parse_uint(v, 1000, &n) != 0 || n < 1)
+		if (ly_parse_uint(v, 1000, &n) != 0 || n < 1)
 			return -1;
 		c->stats_min_group = (int)n;
 		return 0;
 	}
 	if (strcmp(k, "timezone") == 0)
-		return ht_config_copy(c->timezone, sizeof(c->timezone), v);
+		return ly_config_copy(c->timezone, sizeof(c->timezone), v);
 	if (strcmp(k, "dev_mode") == 0) {
 		if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
 			return -1;
@@ -132,7 +153,7 @@ ht_config_set(struct ht_config *c, const char *k, const char *v,
 }
 
 static char *
-ht_trim(char *s)
+ly_trim(char *s)
 {
 	char *e;
 
@@ -147,7 +168,7 @@ ht_trim(char *s)
 /* 1 if b is one byte repeated (all zero included): a placeholder, never a
  * generated secret. */
 static int
-ht_config_uniform(const unsigned char *b, size_t n)
+ly_config_uniform(const unsigned char *b, size_t n)
 {
 	size_t i;
 
@@ -158,14 +179,14 @@ ht_config_uniform(const unsigned char *b, size_t n)
 }
 
 int
-ht_config_load(const char *path, struct ht_config *c, char *err, size_t errsz)
+ly_config_load(const char *path, struct ly_config *c, char *err, size_t errsz)
 {
 	char line[1024], *k, *v, *eq;
 	unsigned have = 0, lineno = 0;
 	FILE *f = NULL;
 	int rc = -1, set;
 
-	ht_config_defaults(c);
+	ly_config_defaults(c);
 	if ((f = fopen(path, "r")) == NULL) {
 		snprintf(err, errsz, "%s: %s", path, strerror(errno));
 		goto out;
@@ -176,7 +197,7 @@ ht_config_load(const char *path, struct ht_config *c, char *err, size_t errsz)
 			snprintf(err, errsz, "%s:%u: line too long", path, lineno);
 			goto out;
 		}
-		k = ht_trim(line);
+		k = ly_trim(line);
 		if (*k == '\0' || *k == '#')
 			continue;
 		if ((eq = strchr(k, '=')) == NULL) {
@@ -185,9 +206,9 @@ ht_config_load(const char *path, struct ht_config *c, char *err, size_t errsz)
 			goto out;
 		}
 		*eq = '\0';
-		v = ht_trim(eq + 1);
-		k = ht_trim(k);
-		if ((set = ht_config_set(c, k, v, &have)) != 0) {
+		v = ly_trim(eq + 1);
+		k = ly_trim(k);
+		if ((set = ly_config_set(c, k, v, &have)) != 0) {
 			snprintf(err, errsz, "%s:%u: %s key '%s'", path, lineno,
 			    set == -2 ? "unknown" : "bad value for", k);
 			goto out;
@@ -206,10 +227,10 @@ ht_config_load(const char *path, struct ht_config *c, char *err, size_t errsz)
 	}
 	if (!c->dev_mode && (strstr((const char *)c->jwt_secret, "change") ||
 	    strstr((const char *)c->jwt_secret, "secret") ||
-	    ht_config_uniform(c->jwt_secret, c->jwt_secret_len) ||
-	    ht_config_uniform(c->server_key, 32) ||
-	    ht_config_uniform(c->subject_key, 32) ||
-	    ht_config_uniform(c->pass_seed, 32))) {
+	    ly_config_uniform(c->jwt_secret, c->jwt_secret_len) ||
+	    ly_config_uniform(c->server_key, 32) ||
+	    ly_config_uniform(c->subject_key, 32) ||
+	    ly_config_uniform(c->pass_seed, 32))) {
 		snprintf(err, errsz, "%s: refusing a default or placeholder "
 		    "secret outside dev mode", path);
 		goto out;
@@ -222,7 +243,7 @@ out:
 }
 
 void
-ht_config_db(const struct ht_config *c, struct db_cfg *out)
+ly_config_db(const struct ly_config *c, struct db_cfg *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->socket = c->db_host[0] == '\0' ? c->db_socket : NULL;

@@ -21,8 +21,7 @@
 
 #include <sodium.h>
 
-#include "fcgi/ht.h"
-#include "fcgi/perkctl.h"
+#include "cli/perkctl.h"
 
 #ifndef PERKD_SQLDIR
 #define PERKD_SQLDIR "/usr/share/perkd/sql"
@@ -38,7 +37,7 @@ pc_open(struct pc *pc)
 	struct db_cfg dc;
 	enum db_res d;
 
-	ht_config_db(&pc->cfg, &dc);
+	ly_config_db(&pc->cfg, &dc);
 	db_rw_timeout_set(LIM_DB_RW_TOOL_S);
 	if ((pc->db = db_open(&dc, &d)) == NULL || d != DB_OK) {
 		fprintf(stderr, "perkctl: cannot connect to the database: %s\n",
@@ -46,6 +45,24 @@ pc_open(struct pc *pc)
 		return -1;
 	}
 	return 0;
+}
+
+double
+pc_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+pc_fmt_time(time_t t, char out[32])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
 int
@@ -289,13 +306,13 @@ cmd_token(struct pc *pc, int argc, char *argv[])
 	char *tok;
 
 	if (argc == 4 && strcmp(argv[2], "--ttl") == 0) {
-		if (ht_parse_uint(argv[3], 365ULL * 86400, &ttl) != 0 || ttl == 0)
+		if (ly_parse_uint(argv[3], 365ULL * 86400, &ttl) != 0 || ttl == 0)
 			goto usage;
 	} else if (argc != 2)
 		goto usage;
 	if (strlen(argv[1]) == 0 || strlen(argv[1]) > LIM_SUBJECT_MAX)
 		goto usage;
-	tok = ht_jwt_mint(pc->cfg.jwt_secret, pc->cfg.jwt_secret_len, argv[1],
+	tok = pc_jwt_mint(pc->cfg.jwt_secret, pc->cfg.jwt_secret_len, argv[1],
 	    now, now + (time_t)ttl);
 	if (tok == NULL)
 		return 1;
@@ -318,7 +335,7 @@ usage:
 static const struct pc_demo_step pc_demo_steps[] = {
 	PC_LOYALTY_DEMO
 	PC_CATALOG_DEMO
-	PC_STATS_DEMO
+	PC_CAMPAIGNS_DEMO
 	{ NULL, NULL },
 };
 
@@ -395,6 +412,7 @@ static const struct pc_cmd pc_cmds[] = {
 	{ "demo", "demo", cmd_demo },
 	PC_LOYALTY_COMMANDS
 	PC_CATALOG_COMMANDS
+	PC_GENERATE_COMMANDS
 	PC_STATS_COMMANDS
 	{ NULL, NULL, NULL },
 };
@@ -469,7 +487,7 @@ main(int argc, char *argv[])
 	memset(&pc, 0, sizeof(pc));
 	if (sodium_init() < 0 || db_library_init() != 0)
 		return 1;
-	if (ht_config_load(path, &pc.cfg, err, sizeof(err)) != 0) {
+	if (ly_config_load(path, &pc.cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "perkctl: %s\n", err);
 		return 1;
 	}

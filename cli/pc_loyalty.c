@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fcgi/perkctl.h"
+#include "cli/perkctl.h"
 
 /* ---- verify ---- */
 

@@ -1,5 +1,6 @@
 /*
- * pc_stats.c: perkctl's statistics tools and the campaigns of the demo.
+ * pc_generate.c: perkctl generate, the synthetic data generator for
+ * benchmarks and demos.
  *
  *   generate --members N --days D [--campaigns]
  *                                   load N synthetic members enrolled over
@@ -7,18 +8,19 @@
  *                                   entries each, and their aggregates
  *                                   (--campaigns first creates the two
  *                                   campaigns of the demo)
- *   stats rebuild                   recompute every aggregate from
- *                                   members and ledger, in one transaction
- *   stats verify                    check that the aggregates agree with
- *                                   members and ledger, and the roll-ups
- *                                   (0030) with the daily tables
  *
  * generate is a bulk loader for an idle database (benchmarks, demos): it
  * takes member ids above the current maximum and writes rows the way the
  * domain would have (balances follow the ledger, opt-outs are erased
  * shells), through multi-row INSERTs of PC_BULK_ROWS rows bound to one
  * prepared statement. The statement texts repeat a constant tuple of
- * placeholders; no value is ever printed into SQL.
+ * placeholders; no value is ever printed into SQL. perkctl stats verify
+ * (pc_stats.c) checks what it wrote.
+ *
+ * At about 900 lines this file has one job in three stages that share
+ * struct pc_gen: the reference data (districts, rules, perks, campaigns),
+ * each member's rows, and the aggregates of what was written. The bulk
+ * loader and the progress bar under it are in pc_bulk.c.
  */
 #include "config.h"
 
@@ -31,10 +33,8 @@
 
 #include <sodium.h>
 
-#include "fcgi/ht.h"
-#include "fcgi/perkctl.h"
+#include "cli/pc_bulk.h"
 
-#define PC_BULK_ROWS		500	/* rows per multi-row INSERT */
 #define PC_COMMIT_MEMBERS	20000	/* members per transaction */
 #define PC_GEN_MEMBERS_MAX	100000000LL
 #define PC_GEN_DAYS_MAX		3650
@@ -42,7 +42,7 @@
 #define PC_GEN_REFS_MAX		4096	/* rules x campaigns + 2 x perks + 1 */
 #define PC_GEN_CELLS_MAX	(64LL * 1024 * 1024)
 
-enum pc_stats_stmt {
+enum pc_gen_stmt {
 	GEN_MAX_MEMBER,
 	GEN_DISTRICTS,
 	GEN_RULES,
@@ -58,28 +58,10 @@ enum pc_stats_stmt {
 	GEN_ADD_ISSUER,
 	GEN_MAX_AWARD,
 	GEN_UNIQUE_CHECKS,
-	RB_CLEAR_ENROLL,
-	RB_CLEAR_FUNNEL,
-	RB_CLEAR_POINTS,
-	RB_CLEAR_MEMBERS_DAILY,
-	RB_CLEAR_CHANNEL,
-	RB_CLEAR_FUNNEL_TOTAL,
-	RB_CLEAR_POINTS_TOTAL,
-	RB_ENROLLED,
-	RB_LEFT,
-	RB_FUNNEL,
-	RB_POINTS,
-	DEMO_BLOOD_RULE,
-	PC_STATS_STMT__MAX
+	PC_GEN_STMT__MAX
 };
 
-/* Local day of a DATETIME: the offset is bound (perkctl computes it from
- * the configured time zone). */
-#define PC_DAY(x) "DATE(CONVERT_TZ(" x ", '+00:00', ?))"
-/* The shard of a member id, as ly_shard() computes it. */
-#define PC_SHARD(id) id " % " LIM_STR(LIM_AGG_SHARDS)
-
-static const char *const pc_stats_stmts[PC_STATS_STMT__MAX] = {
+static const char *const pc_gen_stmts[PC_GEN_STMT__MAX] = {
 	[GEN_MAX_MEMBER] = "SELECT COALESCE(MAX(id), 0) FROM members",
 	[GEN_DISTRICTS] = "SELECT code, population FROM districts ORDER BY code",
 	[GEN_RULES] = "SELECT id, points FROM rules WHERE active = 1 ORDER BY id",
@@ -110,356 +92,7 @@ static const char *const pc_stats_stmts[PC_STATS_STMT__MAX] = {
 	[GEN_ADD_PERK] = "INSERT INTO perks (public_id, partner_id, title, kind, "
 	    "cost_points, created_at, updated_at) VALUES (?, ?, ?, 'voucher', ?, "
 	    "UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
-	[RB_CLEAR_ENROLL] = "DELETE FROM agg_enroll_daily",
-	[RB_CLEAR_FUNNEL] = "DELETE FROM agg_funnel_daily",
-	[RB_CLEAR_POINTS] = "DELETE FROM agg_points_daily",
-	[RB_CLEAR_MEMBERS_DAILY] = "DELETE FROM agg_members_daily",
-	[RB_CLEAR_CHANNEL] = "DELETE FROM agg_channel_daily",
-	[RB_CLEAR_FUNNEL_TOTAL] = "DELETE FROM agg_funnel_total",
-	[RB_CLEAR_POINTS_TOTAL] = "DELETE FROM agg_points_total",
-	[RB_ENROLLED] = "INSERT INTO agg_enroll_daily (day, district, channel, "
-	    "shard, enrolled) SELECT " PC_DAY("enrolled_at") " d, "
-	    "COALESCE(district, '') di, COALESCE(channel, '') ch, "
-	    PC_SHARD("id") " s, "
-	    "COUNT(*) FROM members WHERE id >= ? AND id < ? "
-	    "GROUP BY d, di, ch, s ON DUPLICATE KEY UPDATE "
-	    "enrolled = enrolled + VALUES(enrolled)",
-	[RB_LEFT] = "INSERT INTO agg_enroll_daily (day, district, channel, "
-	    "shard, left_count) SELECT " PC_DAY("left_at") " d, "
-	    "COALESCE(district, '') di, COALESCE(channel, '') ch, "
-	    PC_SHARD("id") " s, "
-	    "COUNT(*) FROM members WHERE id >= ? AND id < ? AND left_at IS NOT "
-	    "NULL GROUP BY d, di, ch, s ON DUPLICATE KEY UPDATE "
-	    "left_count = left_count + VALUES(left_count)",
-	[RB_FUNNEL] = "INSERT INTO agg_funnel_daily (enroll_day, district, "
-	    "channel, shard, enrolled, earned, earned_30d, redeemed) SELECT "
-	    PC_DAY("enrolled_at") " d, COALESCE(district, '') di, "
-	    "COALESCE(channel, '') ch, " PC_SHARD("id") " s, COUNT(*), "
-	    "SUM(first_earned_at IS NOT NULL), SUM(first_earned_at IS NOT NULL "
-	    "AND first_earned_at <= enrolled_at + INTERVAL 30 DAY), "
-	    "SUM(first_redeemed_at IS NOT NULL) FROM members WHERE id >= ? AND "
-	    "id < ? GROUP BY d, di, ch, s ON DUPLICATE KEY UPDATE "
-	    "enrolled = enrolled + VALUES(enrolled), "
-	    "earned = earned + VALUES(earned), "
-	    "earned_30d = earned_30d + VALUES(earned_30d), "
-	    "redeemed = redeemed + VALUES(redeemed)",
-	[RB_POINTS] = "INSERT INTO agg_points_daily (day, district, kind, "
-	    "ref_id, campaign_id, shard, entries, points) SELECT "
-	    PC_DAY("l.at") " d, COALESCE(m.district, '') di, l.kind k, "
-	    "IF(l.kind = 'award', COALESCE(l.rule_id, 0), "
-	    "COALESCE(l.perk_id, 0)) r, COALESCE(a.campaign_id, 0) c, "
-	    PC_SHARD("l.member_id") " s, COUNT(*), SUM(l.points) FROM ledger l "
-	    "JOIN members m ON m.id = l.member_id LEFT JOIN awards a ON "
-	    "a.id = l.award_id WHERE l.member_id >= ? AND l.member_id < ? "
-	    "GROUP BY d, di, k, r, c, s ON DUPLICATE KEY UPDATE "
-	    "entries = entries + VALUES(entries), "
-	    "points = points + VALUES(points)",
-	[DEMO_BLOOD_RULE] = "SELECT code FROM rules WHERE code LIKE '%blood%' "
-	    "ORDER BY id LIMIT 1",
 };
-
-/*
- * The verification queries: each returns the number of keys on which two
- * sources disagree (0 = agree) and a name for the report. City-wide, per
- * day: opt-out erases a member's district, so per-district history can
- * only be checked between aggregates, not against members.
- */
-static const struct {
-	const char	*name;
-	const char	*sql;
-	int		 tz;	/* binds the time-zone offset (twice) */
-} pc_verify[] = {
-	{ "enrolments per day (members vs agg_enroll_daily)",
-	  "SELECT COUNT(*) FROM (SELECT d FROM (SELECT " PC_DAY("enrolled_at")
-	  " d, COUNT(*) a, 0 b FROM members GROUP BY d UNION ALL SELECT day, "
-	  "0, SUM(enrolled) FROM agg_enroll_daily GROUP BY day) u GROUP BY d "
-	  "HAVING SUM(a) <> SUM(b)) x", 1 },
-	{ "departures per day (members vs agg_enroll_daily)",
-	  "SELECT COUNT(*) FROM (SELECT d FROM (SELECT " PC_DAY("left_at")
-	  " d, COUNT(*) a, 0 b FROM members WHERE left_at IS NOT NULL GROUP BY "
-	  "d UNION ALL SELECT day, 0, SUM(left_count) FROM agg_enroll_daily "
-	  "GROUP BY day) u GROUP BY d HAVING SUM(a) <> SUM(b)) x", 1 },
-	{ "funnel per enrolment day (members vs agg_funnel_daily)",
-	  "SELECT COUNT(*) FROM (SELECT d FROM (SELECT " PC_DAY("enrolled_at")
-	  " d, COUNT(*) e, SUM(first_earned_at IS NOT NULL) n, "
-	  "SUM(first_earned_at IS NOT NULL AND first_earned_at <= enrolled_at "
-	  "+ INTERVAL 30 DAY) t, SUM(first_redeemed_at IS NOT NULL) r FROM "
-	  "members GROUP BY d UNION ALL SELECT enroll_day, -SUM(enrolled), "
-	  "-SUM(earned), -SUM(earned_30d), -SUM(redeemed) FROM agg_funnel_daily "
-	  "GROUP BY enroll_day) u GROUP BY d HAVING SUM(e) <> 0 OR SUM(n) <> 0 "
-	  "OR SUM(t) <> 0 OR SUM(r) <> 0) x", 1 },
-	{ "points per day, kind, rule or perk (ledger vs agg_points_daily)",
-	  "SELECT COUNT(*) FROM (SELECT d FROM (SELECT " PC_DAY("at") " d, "
-	  "kind k, IF(kind = 'award', COALESCE(rule_id, 0), "
-	  "COALESCE(perk_id, 0)) r, COUNT(*) e, SUM(points) p FROM ledger "
-	  "GROUP BY d, k, r UNION ALL SELECT day, kind, ref_id, -SUM(entries), "
-	  "-SUM(points) FROM agg_points_daily GROUP BY day, kind, ref_id) u "
-	  "GROUP BY d, k, r HAVING SUM(e) <> 0 OR SUM(p) <> 0) x", 1 },
-	{ "agg_members_daily vs agg_enroll_daily",
-	  "SELECT COUNT(*) FROM (SELECT 1 FROM (SELECT day, district, enrolled "
-	  "e, left_count l FROM agg_members_daily UNION ALL SELECT day, "
-	  "district, -SUM(enrolled), -SUM(left_count) FROM agg_enroll_daily "
-	  "GROUP BY day, district) u GROUP BY day, district HAVING SUM(e) <> 0 "
-	  "OR SUM(l) <> 0) x", 0 },
-	{ "agg_channel_daily vs agg_funnel_daily",
-	  "SELECT COUNT(*) FROM (SELECT 1 FROM (SELECT channel, enroll_day, "
-	  "district, enrolled e, earned n, earned_30d t, redeemed r FROM "
-	  "agg_channel_daily UNION ALL SELECT channel, enroll_day, district, "
-	  "-SUM(enrolled), -SUM(earned), -SUM(earned_30d), -SUM(redeemed) FROM "
-	  "agg_funnel_daily GROUP BY channel, enroll_day, district) u GROUP BY "
-	  "channel, enroll_day, district HAVING SUM(e) <> 0 OR SUM(n) <> 0 OR "
-	  "SUM(t) <> 0 OR SUM(r) <> 0) x", 0 },
-	{ "agg_funnel_total vs agg_funnel_daily",
-	  "SELECT COUNT(*) FROM (SELECT 1 FROM (SELECT district, channel, "
-	  "shard, enrolled e, earned n, earned_30d t, redeemed r FROM "
-	  "agg_funnel_total UNION ALL SELECT district, channel, shard, "
-	  "-SUM(enrolled), -SUM(earned), -SUM(earned_30d), -SUM(redeemed) FROM "
-	  "agg_funnel_daily GROUP BY district, channel, shard) u GROUP BY "
-	  "district, channel, shard HAVING SUM(e) <> 0 OR SUM(n) <> 0 OR "
-	  "SUM(t) <> 0 OR SUM(r) <> 0) x", 0 },
-	{ "agg_points_total vs agg_points_daily",
-	  "SELECT COUNT(*) FROM (SELECT 1 FROM (SELECT district, kind, ref_id, "
-	  "campaign_id, shard, entries e, points p FROM agg_points_total UNION "
-	  "ALL SELECT district, kind, ref_id, campaign_id, shard, -SUM(entries), "
-	  "-SUM(points) FROM agg_points_daily GROUP BY district, kind, ref_id, "
-	  "campaign_id, shard) u GROUP BY district, kind, ref_id, campaign_id, "
-	  "shard HAVING SUM(e) <> 0 OR SUM(p) <> 0) x", 0 },
-};
-
-static enum ly_res pc_campaigns_create(struct pc *, const char *, long);
-
-/* ---- small helpers ---- */
-
-/* The configured time zone's current offset from UTC as "+HH:MM", for
- * CONVERT_TZ (numeric offsets need no time-zone tables). A zone with
- * daylight saving time is approximated by today's offset; UTC, the
- * default, is exact. */
-static void
-pc_tz_offset(char out[8])
-{
-	time_t now = time(NULL);
-	struct tm lt, gt;
-	long off;
-
-	localtime_r(&now, &lt);
-	gmtime_r(&now, &gt);
-	lt.tm_isdst = 0;
-	gt.tm_isdst = 0;
-	off = (long)difftime(mktime(&lt), mktime(&gt)) / 60;
-	snprintf(out, 8, "%c%02ld:%02ld", off < 0 ? '-' : '+',
-	    (off < 0 ? -off : off) / 60 % 100, (off < 0 ? -off : off) % 60);
-}
-
-static double
-pc_clock(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* xoshiro256** seeded from the system's random source: fast choices;
- * the subject hashes themselves come from randombytes_buf(). */
-struct pc_rng {
-	uint64_t	 s[4];
-};
-
-static uint64_t
-pc_rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t
-pc_rand(struct pc_rng *r)
-{
-	uint64_t res = pc_rotl(r->s[1] * 5, 7) * 9, t = r->s[1] << 17;
-
-	r->s[2] ^= r->s[0];
-	r->s[3] ^= r->s[1];
-	r->s[1] ^= r->s[2];
-	r->s[0] ^= r->s[3];
-	r->s[2] ^= t;
-	r->s[3] = pc_rotl(r->s[3], 45);
-	return res;
-}
-
-/* Uniform in [0, n). */
-static uint64_t
-pc_below(struct pc_rng *r, uint64_t n)
-{
-	return n == 0 ? 0 : pc_rand(r) % n;
-}
-
-static double
-pc_unit(struct pc_rng *r)
-{
-	return (double)(pc_rand(r) >> 11) / 9007199254740992.0;
-}
-
-/* ---- multi-row INSERTs ---- */
-
-/*
- * A bulk insert: `head` VALUES + PC_BULK_ROWS tuples of ncols
- * placeholders + `tail`. The full-size text is built once (its address
- * identifies the prepared statement); a last partial batch goes row by
- * row through the one-row text.
- */
-struct pc_bulk {
-	const char	*head, *tail;
-	size_t		 ncols, rows;
-	char		*sql_full, *sql_one;
-	struct db_val	*vals;
-	/* text storage for the values of the current batch */
-	char		(*text)[32];
-	size_t		 ntext;
-	unsigned long long inserted;
-};
-
-/* Every statement text built, kept reachable until exit (see
- * pc_bulk_done): each block starts with a pointer to the one built before,
- * so the texts are neither freed nor reported as leaked. */
-static void *pc_bulk_texts;
-
-static char *
-pc_bulk_text(const struct pc_bulk *b, size_t rows)
-{
-	size_t len = strlen(b->head) + strlen(b->tail) + rows *
-	    (b->ncols * 2 + 3) + sizeof(" VALUES ") + 2, i, k;
-	void **block = malloc(sizeof(void *) + len);
-	char *s, *p;
-
-	if (block == NULL)
-		return NULL;
-	block[0] = pc_bulk_texts;
-	pc_bulk_texts = block;
-	s = (char *)(block + 1);
-	p = s + snprintf(s, len, "%s VALUES ", b->head);
-	for (i = 0; i < rows; i++) {
-		*p++ = i ? ',' : ' ';
-		*p++ = '(';
-		for (k = 0; k < b->ncols; k++) {
-			if (k)
-				*p++ = ',';
-			*p++ = '?';
-		}
-		*p++ = ')';
-	}
-	snprintf(p, len - (size_t)(p - s), " %s", b->tail);
-	return s;
-}
-
-static int
-pc_bulk_init(struct pc_bulk *b, const char *head, const char *tail,
-    size_t ncols)
-{
-	memset(b, 0, sizeof(*b));
-	b->head = head;
-	b->tail = tail;
-	b->ncols = ncols;
-	b->sql_full = pc_bulk_text(b, PC_BULK_ROWS);
-	b->sql_one = pc_bulk_text(b, 1);
-	b->vals = calloc(PC_BULK_ROWS * ncols, sizeof(*b->vals));
-	b->text = calloc(PC_BULK_ROWS * ncols, sizeof(*b->text));
-	if (b->sql_full == NULL || b->sql_one == NULL || b->vals == NULL ||
-	    b->text == NULL)
-		return -1;
-	return 0;
-}
-
-/* Statement texts stay allocated until exit: the connection's statement
- * cache is keyed by their address, so they must never be reused. */
-static void
-pc_bulk_done(struct pc_bulk *b)
-{
-	free(b->vals);
-	free(b->text);
-	b->vals = NULL;
-	b->text = NULL;
-}
-
-/* Slot for the next value of the current row. */
-static struct db_val *
-pc_bulk_slot(struct pc_bulk *b, size_t col)
-{
-	return &b->vals[b->rows * b->ncols + col];
-}
-
-/* Copies s into the batch's text storage and binds it. */
-static void
-pc_bulk_str(struct pc_bulk *b, size_t col, const char *s)
-{
-	char *t = b->text[b->rows * b->ncols + col];
-
-	snprintf(t, 32, "%s", s);
-	*pc_bulk_slot(b, col) = db_text(t);
-}
-
-static enum db_res
-pc_bulk_flush(struct pc *pc, struct pc_bulk *b)
-{
-	enum db_res r = DB_OK;
-	size_t i;
-
-	if (b->rows == PC_BULK_ROWS)
-		r = db_exec(pc->db, b->sql_full, b->vals,
-		    PC_BULK_ROWS * b->ncols);
-	else
-		for (i = 0; i < b->rows && r == DB_OK; i++)
-			r = db_exec(pc->db, b->sql_one, b->vals + i * b->ncols,
-			    b->ncols);
-	if (r != DB_OK)
-		fprintf(stderr, "\nperkctl: bulk insert: %s: %s\n",
-		    db_res_str(r), db_error(pc->db));
-	b->inserted += b->rows;
-	b->rows = 0;
-	return r;
-}
-
-/* Ends a row; flushes a full batch. */
-static enum db_res
-pc_bulk_row(struct pc *pc, struct pc_bulk *b)
-{
-	if (++b->rows < PC_BULK_ROWS)
-		return DB_OK;
-	return pc_bulk_flush(pc, b);
-}
-
-/* ---- the progress bar ---- */
-
-struct pc_progress {
-	const char	*what;
-	double		 start, last;
-	unsigned long long total;
-};
-
-static void
-pc_progress_show(struct pc_progress *p, unsigned long long done,
-    unsigned long long extra, const char *extra_name, int final)
-{
-	double now = pc_clock(), el = now - p->start;
-	int width = 30, fill, i, tty = isatty(2);
-	char bar[32];
-
-	/* a bar redrawn 4 times a second on a terminal; in a log, a line
-	 * every 10 seconds */
-	if (!final && now - p->last < (tty ? 0.25 : 10))
-		return;
-	p->last = now;
-	fill = p->total ? (int)((double)done * width / (double)p->total) : width;
-	for (i = 0; i < width; i++)
-		bar[i] = i < fill ? '#' : '.';
-	bar[width] = '\0';
-	fprintf(stderr, "%s%-10s [%s] %3d%% %llu/%llu %.0f/s", tty ? "\r" : "",
-	    p->what, bar,
-	    p->total ? (int)(done * 100 / p->total) : 100, done, p->total,
-	    el > 0 ? (double)done / el : 0.0);
-	if (extra_name != NULL)
-		fprintf(stderr, ", %llu %s %.0f/s", extra, extra_name,
-		    el > 0 ? (double)extra / el : 0.0);
-	fprintf(stderr, ", %.1f s%s", el, final || !tty ? "\n" : "   ");
-}
 
 /* ---- generate ---- */
 
@@ -592,47 +225,47 @@ pc_gen_reference(struct pc *pc)
 	enum db_res r;
 	size_t i;
 
-	if ((r = db_one(pc->db, pc_stats_stmts[GEN_DISTRICTS], NULL, 0,
+	if ((r = db_one(pc->db, pc_gen_stmts[GEN_DISTRICTS], NULL, 0,
 	    &row)) == DB_NOTFOUND) {
 		for (i = 0; i < sizeof(ds) / sizeof(ds[0]); i++) {
 			struct db_val p[] = { db_text(ds[i].code),
 			    db_text(ds[i].name), db_int(ds[i].pop) };
-			if (db_exec(pc->db, pc_stats_stmts[GEN_ADD_DISTRICT], p,
+			if (db_exec(pc->db, pc_gen_stmts[GEN_ADD_DISTRICT], p,
 			    3) != DB_OK)
 				return -1;
 		}
 	} else if (r != DB_ROW)
 		return -1;
-	if ((r = db_one(pc->db, pc_stats_stmts[GEN_RULES], NULL, 0, &row)) ==
+	if ((r = db_one(pc->db, pc_gen_stmts[GEN_RULES], NULL, 0, &row)) ==
 	    DB_NOTFOUND) {
 		for (i = 0; i < sizeof(rs) / sizeof(rs[0]); i++) {
 			struct db_val p[] = { db_text(rs[i].code),
 			    db_text(rs[i].title), db_int(rs[i].pts) };
-			if (db_exec(pc->db, pc_stats_stmts[GEN_ADD_RULE], p, 3) !=
+			if (db_exec(pc->db, pc_gen_stmts[GEN_ADD_RULE], p, 3) !=
 			    DB_OK)
 				return -1;
 		}
 	} else if (r != DB_ROW)
 		return -1;
-	if ((r = db_one(pc->db, pc_stats_stmts[GEN_ISSUER], NULL, 0, &row)) ==
+	if ((r = db_one(pc->db, pc_gen_stmts[GEN_ISSUER], NULL, 0, &row)) ==
 	    DB_NOTFOUND) {
 		ly_id_random(pid, sizeof(pid), "org_");
 		struct db_val p[] = { db_text(pid) };
-		if (db_exec(pc->db, pc_stats_stmts[GEN_ADD_ISSUER], p, 1) !=
+		if (db_exec(pc->db, pc_gen_stmts[GEN_ADD_ISSUER], p, 1) !=
 		    DB_OK)
 			return -1;
 	} else if (r != DB_ROW)
 		return -1;
-	if ((r = db_one(pc->db, pc_stats_stmts[GEN_PERKS], NULL, 0, &row)) !=
+	if ((r = db_one(pc->db, pc_gen_stmts[GEN_PERKS], NULL, 0, &row)) !=
 	    DB_NOTFOUND)
 		return r == DB_ROW ? 0 : -1;
-	if ((r = db_one(pc->db, pc_stats_stmts[GEN_PARTNER], NULL, 0, &row)) ==
+	if ((r = db_one(pc->db, pc_gen_stmts[GEN_PARTNER], NULL, 0, &row)) ==
 	    DB_ROW)
 		partner = (uint64_t)row->col[0].i;
 	else if (r == DB_NOTFOUND) {
 		ly_id_random(pid, sizeof(pid), "org_");
 		struct db_val p[] = { db_text(pid) };
-		if (db_exec(pc->db, pc_stats_stmts[GEN_ADD_PARTNER], p, 1) !=
+		if (db_exec(pc->db, pc_gen_stmts[GEN_ADD_PARTNER], p, 1) !=
 		    DB_OK)
 			return -1;
 		partner = db_insert_id(pc->db);
@@ -642,7 +275,7 @@ pc_gen_reference(struct pc *pc)
 		ly_id_random(pid, sizeof(pid), "prk_");
 		struct db_val p[] = { db_text(pid), db_int((long long)partner),
 		    db_text(ps[i].title), db_int(ps[i].cost) };
-		if (db_exec(pc->db, pc_stats_stmts[GEN_ADD_PERK], p, 4) != DB_OK)
+		if (db_exec(pc->db, pc_gen_stmts[GEN_ADD_PERK], p, 4) != DB_OK)
 			return -1;
 	}
 	return 0;
@@ -659,10 +292,10 @@ pc_gen_load(struct pc *pc, struct pc_gen *g)
 	double sum = 0;
 	size_t i, nc = 0;
 
-	if (db_one(pc->db, pc_stats_stmts[GEN_ISSUER], NULL, 0, &row) != DB_ROW)
+	if (db_one(pc->db, pc_gen_stmts[GEN_ISSUER], NULL, 0, &row) != DB_ROW)
 		return -1;
 	g->issuer = (uint64_t)row->col[0].i;
-	if ((r = db_exec(pc->db, pc_stats_stmts[GEN_DISTRICTS], NULL, 0)) !=
+	if ((r = db_exec(pc->db, pc_gen_stmts[GEN_DISTRICTS], NULL, 0)) !=
 	    DB_OK)
 		return -1;
 	while ((r = db_next(pc->db, &row)) == DB_ROW &&
@@ -671,19 +304,19 @@ pc_gen_load(struct pc *pc, struct pc_gen *g)
 		    row->col[0].s);
 		g->d[g->nd++].population = row->col[1].i;
 	}
-	if ((r = db_exec(pc->db, pc_stats_stmts[GEN_RULES], NULL, 0)) != DB_OK)
+	if ((r = db_exec(pc->db, pc_gen_stmts[GEN_RULES], NULL, 0)) != DB_OK)
 		return -1;
 	while ((r = db_next(pc->db, &row)) == DB_ROW && g->nrules < 64) {
 		g->rules[g->nrules].id = (uint64_t)row->col[0].i;
 		g->rules[g->nrules++].points = row->col[1].i;
 	}
-	if ((r = db_exec(pc->db, pc_stats_stmts[GEN_PERKS], NULL, 0)) != DB_OK)
+	if ((r = db_exec(pc->db, pc_gen_stmts[GEN_PERKS], NULL, 0)) != DB_OK)
 		return -1;
 	while ((r = db_next(pc->db, &row)) == DB_ROW && g->nperks < 64) {
 		g->perks[g->nperks].id = (uint64_t)row->col[0].i;
 		g->perks[g->nperks++].points = row->col[1].i;
 	}
-	if ((r = db_exec(pc->db, pc_stats_stmts[GEN_BONUSES], NULL, 0)) != DB_OK)
+	if ((r = db_exec(pc->db, pc_gen_stmts[GEN_BONUSES], NULL, 0)) != DB_OK)
 		return -1;
 	while ((r = db_next(pc->db, &row)) == DB_ROW && g->nbonus < 8) {
 		struct pc_gen_bonus *b = &g->bonus[g->nbonus++];
@@ -694,7 +327,7 @@ pc_gen_load(struct pc *pc, struct pc_gen *g)
 		b->to = (time_t)row->col[4].i;
 	}
 	/* campaign codes first, so campaign stats have enrolments */
-	if ((r = db_exec(pc->db, pc_stats_stmts[GEN_CAMPAIGN_CODES], NULL,
+	if ((r = db_exec(pc->db, pc_gen_stmts[GEN_CAMPAIGN_CODES], NULL,
 	    0)) != DB_OK)
 		return -1;
 	snprintf(g->channels[nc++], LIM_CODE_MAX + 1, "%s", "");
@@ -777,15 +410,6 @@ pc_gen_free(struct pc_gen *g)
 	free(g->p_pts);
 	free(g->midnight);
 	free(g->daystr);
-}
-
-static void
-pc_fmt_time(time_t t, char out[32])
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
 static int
@@ -992,16 +616,16 @@ pc_gen_rows(struct pc *pc, struct pc_gen *g, struct pc_rng *rng)
 	    pc_bulk_init(&bl, pc_ledger_head, "", 8) != 0 ||
 	    pc_bulk_init(&ba, pc_awards_head, "", 11) != 0)
 		goto out;
-	if (db_one(pc->db, pc_stats_stmts[GEN_MAX_MEMBER], NULL, 0, &row) !=
+	if (db_one(pc->db, pc_gen_stmts[GEN_MAX_MEMBER], NULL, 0, &row) !=
 	    DB_ROW)
 		goto out;
 	base = (uint64_t)row->col[0].i + 1;
-	if (db_one(pc->db, pc_stats_stmts[GEN_MAX_AWARD], NULL, 0, &row) !=
+	if (db_one(pc->db, pc_gen_stmts[GEN_MAX_AWARD], NULL, 0, &row) !=
 	    DB_ROW)
 		goto out;
 	award = (uint64_t)row->col[0].i;
 	struct db_val off[] = { db_int(0) };
-	if (db_exec(pc->db, pc_stats_stmts[GEN_UNIQUE_CHECKS], off, 1) != DB_OK)
+	if (db_exec(pc->db, pc_gen_stmts[GEN_UNIQUE_CHECKS], off, 1) != DB_OK)
 		goto out;
 	pg.start = pc_clock();
 	pg.total = (unsigned long long)g->members;
@@ -1100,7 +724,7 @@ out:
 	if (rc != 0 && db_in_txn(pc->db))
 		db_rollback(pc->db);
 	struct db_val on[] = { db_int(1) };
-	if (db_exec(pc->db, pc_stats_stmts[GEN_UNIQUE_CHECKS], on, 1) != DB_OK)
+	if (db_exec(pc->db, pc_gen_stmts[GEN_UNIQUE_CHECKS], on, 1) != DB_OK)
 		rc = -1;
 	pc_bulk_done(&bm);
 	pc_bulk_done(&bl);
@@ -1228,7 +852,7 @@ out:
 }
 
 /* Loads the synthetic population; used by generate and by the demo. */
-static int
+int
 pc_generate(struct pc *pc, long long members, long long days, int campaigns)
 {
 	struct pc_gen *g = NULL;
@@ -1278,11 +902,11 @@ pc_cmd_generate(struct pc *pc, int argc, char *argv[])
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--members") == 0 && i + 1 < argc) {
-			if (ht_parse_uint(argv[++i], PC_GEN_MEMBERS_MAX,
+			if (ly_parse_uint(argv[++i], PC_GEN_MEMBERS_MAX,
 			    &members) != 0)
 				goto usage;
 		} else if (strcmp(argv[i], "--days") == 0 && i + 1 < argc) {
-			if (ht_parse_uint(argv[++i], PC_GEN_DAYS_MAX, &days) != 0)
+			if (ly_parse_uint(argv[++i], PC_GEN_DAYS_MAX, &days) != 0)
 				goto usage;
 		} else if (strcmp(argv[i], "--campaigns") == 0)
 			campaigns = 1;
@@ -1307,203 +931,4 @@ usage:
 	    "  (N from 1 to %lld, D from 1 to %d)\n", PC_GEN_MEMBERS_MAX,
 	    PC_GEN_DAYS_MAX);
 	return 2;
-}
-
-/* ---- stats rebuild, stats verify ---- */
-
-/*
- * One statement per aggregate, each grouping its whole source: every
- * aggregate row is then written once (and its roll-up once, by the
- * trigger). Chunking by member ids would rewrite each row once per chunk,
- * since a chunk's members share days and districts.
- */
-static int
-pc_stats_rebuild(struct pc *pc)
-{
-	static const enum pc_stats_stmt clear[] = { RB_CLEAR_ENROLL,
-	    RB_CLEAR_FUNNEL, RB_CLEAR_POINTS, RB_CLEAR_MEMBERS_DAILY,
-	    RB_CLEAR_CHANNEL, RB_CLEAR_FUNNEL_TOTAL, RB_CLEAR_POINTS_TOTAL };
-	static const struct { enum pc_stats_stmt st; const char *what; }
-	    fill[] = {
-		{ RB_ENROLLED, "enrolments (members)" },
-		{ RB_LEFT, "departures (members)" },
-		{ RB_FUNNEL, "funnel (members)" },
-		{ RB_POINTS, "points (ledger, awards)" },
-	};
-	struct db_row *row;
-	char tz[8];
-	long long maxid;
-	size_t i;
-	enum db_res r;
-	double t0 = pc_clock(), t;
-
-	pc_tz_offset(tz);
-	if (pc_begin(pc) != 0)
-		return -1;
-	if ((r = db_one(pc->db, pc_stats_stmts[GEN_MAX_MEMBER], NULL, 0,
-	    &row)) != DB_ROW)
-		goto fail;
-	maxid = row->col[0].i;
-	for (i = 0; i < sizeof(clear) / sizeof(clear[0]); i++)
-		if ((r = db_exec(pc->db, pc_stats_stmts[clear[i]], NULL, 0)) !=
-		    DB_OK)
-			goto fail;
-	fprintf(stderr, "rebuild [0/%zu] aggregates cleared (%.1f s); time "
-	    "zone offset %s\n", sizeof(fill) / sizeof(fill[0]),
-	    pc_clock() - t0, tz);
-	for (i = 0; i < sizeof(fill) / sizeof(fill[0]); i++) {
-		struct db_val p[] = { db_text(tz), db_int(1),
-		    db_int(maxid + 1) };
-		t = pc_clock();
-		if ((r = db_exec(pc->db, pc_stats_stmts[fill[i].st], p, 3)) !=
-		    DB_OK)
-			goto fail;
-		fprintf(stderr, "rebuild [%zu/%zu] %s: %llu rows (%.1f s)\n",
-		    i + 1, sizeof(fill) / sizeof(fill[0]), fill[i].what,
-		    db_affected(pc->db), pc_clock() - t);
-	}
-	t = pc_clock();
-	if (pc_txn_end(pc, LY_OK, "stats rebuild") != 0)
-		return -1;
-	fprintf(stderr, "rebuild: committed (%.1f s), %.1f s in all. "
-	    "Departed members count under district \"\": opt-out erased "
-	    "their district.\n", pc_clock() - t, pc_clock() - t0);
-	return 0;
-fail:
-	fprintf(stderr, "perkctl: stats rebuild: %s: %s\n", db_res_str(r),
-	    db_error(pc->db));
-	db_rollback(pc->db);
-	return -1;
-}
-
-int
-pc_stats_verify(struct pc *pc, FILE *out)
-{
-	struct db_row *row;
-	char tz[8];
-	size_t i;
-	enum db_res r;
-	int bad = 0;
-	double t0;
-
-	pc_tz_offset(tz);
-	for (i = 0; i < sizeof(pc_verify) / sizeof(pc_verify[0]); i++) {
-		struct db_val p[] = { db_text(tz) };
-		t0 = pc_clock();
-		r = db_one(pc->db, pc_verify[i].sql, p, pc_verify[i].tz ? 1 : 0,
-		    &row);
-		if (r != DB_ROW) {
-			fprintf(out, "stats verify: %s: %s: %s\n",
-			    pc_verify[i].name, db_res_str(r), db_error(pc->db));
-			return -1;
-		}
-		fprintf(out, "%-4s %s: %lld disagreeing keys (%.1f s)\n",
-		    row->col[0].i == 0 ? "ok" : "FAIL", pc_verify[i].name,
-		    row->col[0].i, pc_clock() - t0);
-		if (row->col[0].i != 0)
-			bad = 1;
-	}
-	return bad;
-}
-
-int
-pc_cmd_stats(struct pc *pc, int argc, char *argv[])
-{
-	int rc;
-
-	if (argc != 2 || (strcmp(argv[1], "rebuild") != 0 &&
-	    strcmp(argv[1], "verify") != 0)) {
-		fprintf(stderr, "usage: perkctl stats rebuild|verify\n");
-		return 2;
-	}
-	if (pc_open(pc) != 0)
-		return 1;
-	if (strcmp(argv[1], "rebuild") == 0)
-		return pc_stats_rebuild(pc) == 0 ? 0 : 1;
-	rc = pc_stats_verify(pc, stdout);
-	return rc == 0 ? 0 : 1;
-}
-
-/* ---- demo: two campaigns and a small population ---- */
-
-/*
- * Two campaigns: a poster campaign at the library counter with an
- * enrolment target, and a blood drive doubling the points of the first
- * rule whose code mentions blood (or of `rule` if given; no bonus if
- * neither exists). Their windows cover the last `days` days.
- */
-static enum ly_res
-pc_campaigns_create(struct pc *pc, const char *rule, long days)
-{
-	char starts[32], ends[32], brule[LIM_CODE_MAX + 1] = "";
-	struct cat_campaign c;
-	struct cat_campaign_in in;
-	struct db_row *row;
-	time_t now = time(NULL);
-	enum ly_res res;
-	enum db_res r;
-
-	memset(&in, 0, sizeof(in));
-	pc_fmt_time(now - days * 86400, starts);
-	pc_fmt_time(now + 45 * 86400, ends);
-	in.name = "Library counter posters";
-	in.code = "library-poster";
-	in.starts_at = starts;
-	in.ends_at = ends;
-	in.target = 500;
-	if ((res = cat_campaign_create(pc->db, &in, &c)) != LY_OK)
-		return res;
-	if (rule != NULL)
-		snprintf(brule, sizeof(brule), "%s", rule);
-	else if ((r = db_one(pc->db, pc_stats_stmts[DEMO_BLOOD_RULE], NULL, 0,
-	    &row)) == DB_ROW)
-		snprintf(brule, sizeof(brule), "%s", row->col[0].s);
-	else if (r != DB_NOTFOUND)
-		return ly_from_db(r);
-	memset(&in, 0, sizeof(in));
-	pc_fmt_time(now - (days < 14 ? days : 14) * 86400, starts);
-	pc_fmt_time(now + 16 * 86400, ends);
-	in.name = "Blood drive: double points";
-	in.code = "blood-drive";
-	in.starts_at = starts;
-	in.ends_at = ends;
-	if (brule[0] != '\0') {
-		in.bonus_rule = brule;
-		in.bonus_pct = 200;
-	}
-	return cat_campaign_create(pc->db, &in, &c);
-}
-
-enum ly_res
-pc_stats_demo(struct pc *pc, struct pc_demo *demo)
-{
-	(void)demo;
-	return pc_campaigns_create(pc, NULL, 45);
-}
-
-/*
- * The demo's synthetic population, so that the dashboard has figures
- * above the suppression threshold. Runs after the campaigns (their codes
- * become channels) in its own transactions.
- */
-#define PC_DEMO_MEMBERS	3000	/* enough for most cells to pass k = 5 */
-#define PC_DEMO_DAYS	120
-
-enum ly_res
-pc_stats_demo_population(struct pc *pc, struct pc_demo *demo)
-{
-	(void)demo;
-	/* like generate: synthetic members only on a development system */
-	if (!pc->cfg.dev_mode) {
-		fprintf(stderr, "perkctl: demo: no synthetic population "
-		    "without dev_mode = 1\n");
-		return LY_OK;
-	}
-	/* the demo step opened a transaction: generate commits its own */
-	if (pc_txn_end(pc, LY_OK, "demo population") != 0)
-		return LY_INTERNAL;
-	if (pc_generate(pc, PC_DEMO_MEMBERS, PC_DEMO_DAYS, 0) != 0)
-		return LY_INTERNAL;
-	/* hand the step runner the open transaction it expects */
-	return pc_begin(pc) == 0 ? LY_OK : LY_INTERNAL;
 }

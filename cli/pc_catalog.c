@@ -17,8 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fcgi/ht.h"
-#include "fcgi/perkctl.h"
+#include "cli/perkctl.h"
 
 int
 pc_cmd_sweep(struct pc *pc, int argc, char *argv[])
