@@ -648,8 +648,8 @@ struct ly_config {
 	char		 socket[256];
 	unsigned	 socket_mode;
 	unsigned	 threads;
-	char		 db_socket[256];
-	char		 db_host[256];
+	char		 db_socket[1024];	/* one socket, or a list: sql/db.h */
+	char		 db_host[1024];
 	unsigned	 db_port;
 	char		 db_name[64];
 	char		 db_user[64];

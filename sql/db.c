@@ -49,6 +49,11 @@ struct db {
 	struct db_cfg	 cfg;
 	MYSQL		*my;		/* NULL while disconnected */
 	int		 in_txn;
+	/* the connection was lost inside a transaction: every statement
+	 * answers DB_DOWN until the transaction ends (db_rollback, db_commit
+	 * or the next db_begin), so that none of them runs on a new
+	 * connection, outside the transaction */
+	int		 txn_lost;
 	unsigned long long uses;	/* statements run, the LRU clock */
 	/* the statements kept prepared (nkept at most), in no order; a
 	 * linear search of a few dozen pointers costs nothing next to a
@@ -168,6 +173,11 @@ db_classify(struct db *db, unsigned int no, const char *msg, const char *sql)
 	case ER_CONNECTION_KILLED:
 	case ER_SERVER_SHUTDOWN:
 	case 2026: /* CR_SSL_CONNECTION_ERROR */
+	/* a Galera node that is not (or no longer) part of the primary
+	 * component: "WSREP has not yet prepared node for application use".
+	 * The connection is dropped like a lost one, and the next connect
+	 * goes to a node that is Synced (db_connect). */
+	case ER_UNKNOWN_COM_ERROR:
 		r = DB_DOWN;
 		break;
 	default:
@@ -212,6 +222,8 @@ db_disconnect(struct db *db)
 	if (db->my != NULL)
 		mysql_close(db->my);
 	db->my = NULL;
+	if (db->in_txn)
+		db->txn_lost = 1;
 	db->in_txn = 0;
 }
 
@@ -234,8 +246,64 @@ db_stmts_kept_set(size_t n)
 	return db_stmts_kept;
 }
 
+/* Whether the node of a new connection may take requests: on a Galera
+ * node, only while it is Synced (a Joiner, Donor or a node cut off from
+ * the majority refuses or serves stale data); a server without Galera
+ * has no such status and always may. */
+static int
+db_node_ready(MYSQL *my)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	int ok = 0;
+
+	if (mysql_query(my, "SHOW STATUS LIKE 'wsrep_local_state'") != 0 ||
+	    (res = mysql_store_result(my)) == NULL)
+		return 0;
+	row = mysql_fetch_row(res);
+	ok = row == NULL || (row[1] != NULL && strcmp(row[1], "4") == 0);
+	mysql_free_result(res);
+	return ok;
+}
+
+static enum db_res db_connect_one(struct db *, const char *, const char *,
+    int);
+
+/* Connects to the first node of the configured list that answers and is
+ * ready; the result of the last attempt if none is. */
 static enum db_res
 db_connect(struct db *db)
+{
+	const char *list = db->cfg.socket != NULL ? db->cfg.socket :
+	    db->cfg.host;
+	char node[256];
+	const char *p = list, *comma;
+	size_t len, n;
+	enum db_res r = DB_DOWN;
+
+	if (list == NULL || strchr(list, ',') == NULL)
+		return db_connect_one(db, db->cfg.socket, db->cfg.host, 0);
+	for (n = 0; n < LIM_DB_NODES && *p != '\0'; n++) {
+		comma = strchr(p, ',');
+		len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (len == 0 || len >= sizeof(node))
+			break;
+		memcpy(node, p, len);
+		node[len] = '\0';
+		r = db_connect_one(db, db->cfg.socket != NULL ? node : NULL,
+		    db->cfg.socket != NULL ? NULL : node, 1);
+		if (r == DB_OK)
+			return DB_OK;
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	return r;
+}
+
+static enum db_res
+db_connect_one(struct db *db, const char *socket, const char *host,
+    int check_ready)
 {
 	unsigned int timeout = LIM_DB_CONNECT_S, rw = db_rw_timeout_s;
 	my_bool off = 0;
@@ -254,8 +322,8 @@ db_connect(struct db *db)
 	    "NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
 	    "NO_ENGINE_SUBSTITUTION', tx_isolation = 'READ-COMMITTED', "
 	    "innodb_lock_wait_timeout = " LIM_STR(LIM_DB_LOCK_WAIT_S));
-	if (mysql_real_connect(db->my, db->cfg.host, db->cfg.user,
-	    db->cfg.password, db->cfg.name, db->cfg.port, db->cfg.socket,
+	if (mysql_real_connect(db->my, host, db->cfg.user,
+	    db->cfg.password, db->cfg.name, db->cfg.port, socket,
 	    CLIENT_FOUND_ROWS) == NULL) {
 		r = db_classify(db, mysql_errno(db->my), mysql_error(db->my),
 		    "connect");
@@ -264,6 +332,13 @@ db_connect(struct db *db)
 		mysql_close(db->my);
 		db->my = NULL;
 		return r == DB_ERR ? DB_ERR : DB_DOWN;
+	}
+	if (check_ready && !db_node_ready(db->my)) {
+		snprintf(db->err, sizeof(db->err), "node %s is not Synced",
+		    socket != NULL ? socket : host);
+		mysql_close(db->my);
+		db->my = NULL;
+		return DB_DOWN;
 	}
 	return DB_OK;
 }
@@ -386,7 +461,7 @@ db_ready(struct db *db)
 		mysql_stmt_free_result(db->cur);
 		db->cur = NULL;
 	}
-	return db->my == NULL ? DB_DOWN : DB_OK;
+	return db->my == NULL || db->txn_lost ? DB_DOWN : DB_OK;
 }
 
 static enum db_res db_run_bound(struct db *, const char *,
@@ -534,6 +609,8 @@ db_exec(struct db *db, const char *sql, const struct db_val *params,
     size_t nparams)
 {
 	enum db_res r;
+	/* read before the statement: losing the connection ends in_txn */
+	int outside = !db->in_txn && !db->txn_lost;
 
 	r = db_run(db, sql, params, nparams);
 	/*
@@ -541,8 +618,10 @@ db_exec(struct db *db, const char *sql, const struct db_val *params,
 	 * statement tried once more: outside a transaction only reads and
 	 * single-statement writes run, and the latter are all guarded by
 	 * unique keys, so a second attempt cannot apply an effect twice.
+	 * Inside one, never: the statement would run on its own, without
+	 * the rest of its transaction.
 	 */
-	if (r == DB_DOWN && !db->in_txn) {
+	if (r == DB_DOWN && outside) {
 		if (db_connect(db) != DB_OK)
 			return DB_DOWN;
 		r = db_run(db, sql, params, nparams);
@@ -742,6 +821,7 @@ db_begin(struct db *db)
 {
 	enum db_res r;
 
+	db->txn_lost = 0;
 	if (db->my == NULL && (r = db_connect(db)) != DB_OK)
 		return r;
 	db->in_txn = 0;
@@ -765,6 +845,7 @@ db_commit(struct db *db)
 
 	r = db_query(db, "COMMIT");
 	db->in_txn = 0;
+	db->txn_lost = 0;
 	db_big_close(db);
 	return r;
 }
@@ -775,6 +856,7 @@ db_rollback(struct db *db)
 	if (db->my != NULL && db->in_txn)
 		(void)db_query(db, "ROLLBACK");
 	db->in_txn = 0;
+	db->txn_lost = 0;
 	db_big_close(db);
 }
 

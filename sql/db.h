@@ -70,8 +70,16 @@ struct db_row {
 	struct db_col	 col[32];	/* LIM_DB_COLS */
 };
 
+/*
+ * socket or host may list several database nodes, comma-separated (at most
+ * LIM_DB_NODES): a Galera cluster's nodes in the order they are to be
+ * used. A connection goes to the first node that answers and, when there
+ * are several, reports itself Synced; so every perkd process writes
+ * through the same node until it fails (docs/cluster.md: one writer at a
+ * time).
+ */
 struct db_cfg {
-	const char	*socket;	/* unix socket, or NULL for TCP */
+	const char	*socket;	/* unix socket(s), or NULL for TCP */
 	const char	*host;
 	unsigned	 port;
 	const char	*name;

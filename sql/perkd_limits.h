@@ -58,6 +58,7 @@
 /* Database */
 #define LIM_DB_RETRIES        5            /* deadlock / lock-wait retries before 503 */
 #define LIM_DB_CONNECT_S      2            /* connect timeout: a down database answers 503 fast */
+#define LIM_DB_NODES          8            /* database nodes in db_socket / db_host, tried in order */
 #define LIM_DB_RW_S           4            /* perkd's read/write timeout: a frozen or unreachable
                                             * server answers 503 within ~RW + CONNECT s, so a
                                             * client (and nginx's 30 s fastcgi_read_timeout) is

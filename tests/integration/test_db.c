@@ -326,6 +326,38 @@ killed_connection__ping__reconnects_outside_a_transaction_only(void **state)
 	assert_int_equal(db_ping(t->db), DB_OK);	/* the next one does */
 }
 
+/*
+ * A connection lost inside a transaction loses the whole transaction: the
+ * statement that found it lost, and every later one until the transaction
+ * ends, answer DB_DOWN; none is sent again on a new connection, where it
+ * would commit on its own (with a Galera cluster, or a server back at
+ * once, a reconnect succeeds: an award's ledger row without its award).
+ */
+static void
+killed_connection__inside_a_transaction__nothing_runs_in_autocommit(
+    void **state)
+{
+	struct itest *t = *state;
+	struct db_val a[] = { db_text("lost-a"), db_text("A"), db_int(1) };
+	struct db_val b[] = { db_text("lost-b"), db_text("B"), db_int(1) };
+	struct db_val qa[] = { db_text("lost-a") }, qb[] = { db_text("lost-b") };
+	struct db_row *row;
+
+	assert_int_equal(db_begin(t->db), DB_OK);
+	assert_int_equal(db_exec(t->db, q_insert_district, a, 3), DB_OK);
+	kill_session(t, t->db);
+	assert_int_equal(db_exec(t->db, q_insert_district, b, 3), DB_DOWN);
+	/* a later statement of the same transaction is refused too */
+	assert_int_equal(db_exec(t->db, q_insert_district, b, 3), DB_DOWN);
+	assert_int_equal(db_commit(t->db), DB_DOWN);
+	db_rollback(t->db);
+	/* the next transaction reconnects; neither row was written */
+	assert_int_equal(db_begin(t->db), DB_OK);
+	assert_int_equal(db_one(t->db, q_district, qa, 1, &row), DB_NOTFOUND);
+	assert_int_equal(db_one(t->db, q_district, qb, 1, &row), DB_NOTFOUND);
+	db_rollback(t->db);
+}
+
 int
 main(void)
 {
@@ -340,6 +372,7 @@ main(void)
 		cmocka_unit_test(transaction_control__begin_savepoints_commit_ping__prepare_nothing),
 		cmocka_unit_test(savepoints__effect_and_step__each_undoes_only_what_followed_it),
 		cmocka_unit_test(killed_connection__ping__reconnects_outside_a_transaction_only),
+		cmocka_unit_test(killed_connection__inside_a_transaction__nothing_runs_in_autocommit),
 	};
 
 	return cmocka_run_group_tests(tests, itest_setup, itest_teardown);
